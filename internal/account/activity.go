@@ -1,0 +1,35 @@
+package account
+
+import "time"
+
+// Actor is who or what made a change: a team member, or a system source
+// such as an import or a sync.
+type Actor struct {
+	UserID *int64
+	// Name is shown in history: the member's email, or e.g. "import accounts.csv".
+	Name string
+	// Source is the trait source the change counts as (see TraitSources).
+	Source string
+}
+
+// System returns an actor that is not a person.
+func System(name, source string) Actor { return Actor{Name: name, Source: source} }
+
+// Activity kinds on the account timeline.
+const (
+	ActivityNote         = "note"
+	ActivityCreated      = "created"
+	ActivityFieldChanged = "field_changed"
+	ActivityTraitChanged = "trait_changed"
+)
+
+// Activity is one entry of an account's timeline.
+type Activity struct {
+	ID        int64     `json:"id"`
+	AccountID int64     `json:"account_id"`
+	Kind      string    `json:"kind"`
+	ActorID   *int64    `json:"actor_id"`
+	Actor     string    `json:"actor"`
+	Body      string    `json:"body"`
+	At        time.Time `json:"at"`
+}

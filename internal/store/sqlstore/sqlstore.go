@@ -1,0 +1,268 @@
+// Package sqlstore implements store.Store over database/sql. The two
+// dialects (store/sqlite and store/postgres) hand it their embedded SQL: a
+// queries.sql file of named queries and numbered goose migrations. The Go
+// here is shared; what differs between engines lives in the .sql files and
+// in the few Dialect hooks below.
+package sqlstore
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/tendhq/tend/internal/derrors"
+)
+
+// Dialect is what an engine supplies.
+type Dialect struct {
+	// Name is "sqlite" or "postgres".
+	Name string
+	// Goose is the goose dialect for migrations.
+	Goose goose.Dialect
+	// Queries holds queries.sql; Migrations holds the numbered *.sql files
+	// at its root.
+	Queries    fs.FS
+	Migrations fs.FS
+	// Time converts an instant to the argument its columns take.
+	Time func(time.Time) any
+	// Unique reports the field behind a unique-constraint violation.
+	Unique func(error) (field string, ok bool)
+	// ForeignKey reports the field behind a foreign-key violation ("" when
+	// the engine does not say).
+	ForeignKey func(error) (field string, ok bool)
+}
+
+// DB is a store.Store on one database.
+type DB struct {
+	d Dialect
+	// w takes every write; SQLite gives it one connection (one writer).
+	w *sql.DB
+	// r serves reads outside transactions.
+	r *sql.DB
+	q map[string]string
+	// Now is the store's clock for created/updated times. Tests replace it.
+	Now func() time.Time
+}
+
+// Open runs the dialect's migrations on w and returns the store. r may be
+// the same handle as w.
+func Open(ctx context.Context, d Dialect, w, r *sql.DB) (*DB, error) {
+	q, err := loadQueries(d.Queries)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{d: d, w: w, r: r, q: q, Now: time.Now}
+	if err := db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// Migrate applies every migration not yet applied, each in its own
+// transaction.
+func (db *DB) Migrate(ctx context.Context) error {
+	p, err := goose.NewProvider(db.d.Goose, db.w, db.d.Migrations)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	return nil
+}
+
+// Dialect names the engine.
+func (db *DB) Dialect() string { return db.d.Name }
+
+// Close closes both handles.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		if e := db.r.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// SQL returns the writer handle, for tools (benchmarks, backups) that need
+// the database itself.
+func (db *DB) SQL() *sql.DB { return db.w }
+
+// now is the store clock at the precision both engines keep.
+func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Millisecond) }
+
+// query returns the SQL of a named query; a missing name is a programming
+// error caught by the conformance suite.
+func (db *DB) query(name string) string {
+	s, ok := db.q[name]
+	if !ok {
+		panic("sqlstore: no query named " + name + " in " + db.d.Name + " queries.sql")
+	}
+	return s
+}
+
+func loadQueries(fsys fs.FS) (map[string]string, error) {
+	f, err := fsys.Open("queries.sql")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]string{}
+	var name string
+	var b strings.Builder
+	flush := func() {
+		if name != "" {
+			out[name] = strings.TrimSpace(b.String())
+		}
+		b.Reset()
+	}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if n, ok := strings.CutPrefix(line, "-- name: "); ok {
+			flush()
+			name = strings.TrimSpace(n)
+			continue
+		}
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	flush()
+	return out, sc.Err()
+}
+
+// queryer is what *sql.DB and *sql.Tx share.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// inTx runs fn in a write transaction, committing when it returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// mapErr turns engine constraint errors into coded errors.
+func (db *DB) mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if f, ok := db.d.Unique(err); ok {
+		return derrors.Field(derrors.Conflict, f, "is already taken")
+	}
+	if f, ok := db.d.ForeignKey(err); ok {
+		if f == "" {
+			return derrors.New(derrors.Unprocessable, "refers to a user or account that does not exist")
+		}
+		return derrors.Field(derrors.Unprocessable, f, "refers to a record that does not exist")
+	}
+	return err
+}
+
+func notFound(what string, key any) error {
+	return derrors.New(derrors.NotFound, "%s %v not found", what, key)
+}
+
+// timeVal scans an instant from INTEGER milliseconds (SQLite) or
+// timestamptz (PostgreSQL).
+type timeVal struct{ t *time.Time }
+
+func (v timeVal) Scan(src any) error {
+	switch x := src.(type) {
+	case int64:
+		*v.t = time.UnixMilli(x).UTC()
+	case time.Time:
+		*v.t = x.UTC()
+	default:
+		return fmt.Errorf("time: cannot scan %T", src)
+	}
+	return nil
+}
+
+// nullTimeVal is timeVal for a nullable column.
+type nullTimeVal struct{ t **time.Time }
+
+func (v nullTimeVal) Scan(src any) error {
+	if src == nil {
+		*v.t = nil
+		return nil
+	}
+	var t time.Time
+	if err := (timeVal{&t}).Scan(src); err != nil {
+		return err
+	}
+	*v.t = &t
+	return nil
+}
+
+// nullIfEmpty stores "" as NULL, for unique columns where empty means unset.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// nullID stores a nil id as NULL.
+func nullID(id *int64) any {
+	if id == nil {
+		return nil
+	}
+	return *id
+}
+
+// idVal scans a nullable id.
+type idVal struct{ p **int64 }
+
+func (v idVal) Scan(src any) error {
+	var n sql.NullInt64
+	if err := n.Scan(src); err != nil {
+		return err
+	}
+	if n.Valid {
+		id := n.Int64
+		*v.p = &id
+	} else {
+		*v.p = nil
+	}
+	return nil
+}
+
+// strVal scans a nullable text column into a string ("" for NULL).
+type strVal struct{ p *string }
+
+func (v strVal) Scan(src any) error {
+	var n sql.NullString
+	if err := n.Scan(src); err != nil {
+		return err
+	}
+	*v.p = n.String
+	return nil
+}
+
+// splitList reads a comma-separated list column.
+func splitList(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
+}
