@@ -87,3 +87,13 @@ func HashToken(secret string) []byte {
 	h := sha256.Sum256([]byte(secret))
 	return h[:]
 }
+
+// NewToken returns a new API token for the user, ready to store, and its
+// secret, which is shown once and never stored.
+func NewToken(userID int64, name string) (secret string, t Token, err error) {
+	secret, hash, err := NewTokenSecret()
+	if err != nil {
+		return "", Token{}, err
+	}
+	return secret, Token{UserID: userID, Name: name, Prefix: secret[:len(TokenPrefix)+6], Hash: hash}, nil
+}
