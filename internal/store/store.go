@@ -63,7 +63,8 @@ type Contacts interface {
 	// ListContacts returns an account's contacts ordered by name.
 	ListContacts(ctx context.Context, accountID int64) ([]account.Contact, error)
 	// UpsertContacts inserts or updates contacts by ExternalID when set, else
-	// by (account, email), in one transaction.
+	// by (account, email), in one transaction. An upsert never clears
+	// Unsubscribed: only UpdateContact can resubscribe a contact.
 	UpsertContacts(ctx context.Context, cs []account.Contact) (account.UpsertResult, error)
 }
 

@@ -168,6 +168,9 @@ func (db *DB) UpsertContacts(ctx context.Context, cs []account.Contact) (res acc
 				return err
 			}
 			c.ID = old.ID
+			// An opt-out is the person's own word: a bulk sync may record
+			// one but never undo it.
+			c.Unsubscribed = c.Unsubscribed || old.Unsubscribed
 			changed, err := db.updateContact(ctx, tx, old, c)
 			if err != nil {
 				return rowErr(i, err)
