@@ -1,0 +1,110 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/derrors"
+)
+
+// Timeline page sizes.
+const (
+	defaultTimeline = 100
+	maxTimeline     = 1000
+	// noteScan is how far back the notes list looks: the store lists the
+	// timeline of every kind, and notes are picked from its newest
+	// noteScan entries.
+	noteScan = 10_000
+	// maxNoteLength caps a note's body.
+	maxNoteLength = 20_000
+)
+
+// listNotes lists an account's notes, newest first.
+func (a *API) listNotes(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	q, err := parseQuery(r, "limit")
+	if err != nil {
+		return err
+	}
+	limit, err := q.limit(defaultTimeline, maxTimeline)
+	if err != nil {
+		return err
+	}
+	if _, err := a.st.GetAccount(r.Context(), id); err != nil {
+		return err
+	}
+	acts, err := a.st.ListActivities(r.Context(), id, noteScan)
+	if err != nil {
+		return err
+	}
+	notes := []account.Activity{}
+	for _, act := range acts {
+		if act.Kind == account.ActivityNote && len(notes) < limit {
+			notes = append(notes, act)
+		}
+	}
+	writeJSON(w, http.StatusOK, list[account.Activity]{notes})
+	return nil
+}
+
+// createNote adds a note, signed by the token's user, to the timeline.
+func (a *API) createNote(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := a.st.GetAccount(r.Context(), id); err != nil {
+		return err
+	}
+	var in struct {
+		Body string `json:"body"`
+	}
+	if err := decodeJSON(w, r, maxBody, &in); err != nil {
+		return err
+	}
+	in.Body = strings.TrimSpace(in.Body)
+	switch {
+	case in.Body == "":
+		return derrors.Field(derrors.Unprocessable, "body", "is required")
+	case len(in.Body) > maxNoteLength:
+		return derrors.Field(derrors.Unprocessable, "body", "is longer than %d characters", maxNoteLength)
+	}
+	by := callerOf(r).actor()
+	note := account.Activity{AccountID: id, Kind: account.ActivityNote, ActorID: by.UserID, Actor: by.Name,
+		Body: in.Body, At: a.now()}
+	if err := a.st.AddActivity(r.Context(), &note); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, note)
+	return nil
+}
+
+// listActivities is the account's timeline, newest first: notes, creation,
+// field changes.
+func (a *API) listActivities(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	q, err := parseQuery(r, "limit")
+	if err != nil {
+		return err
+	}
+	limit, err := q.limit(defaultTimeline, maxTimeline)
+	if err != nil {
+		return err
+	}
+	if _, err := a.st.GetAccount(r.Context(), id); err != nil {
+		return err
+	}
+	acts, err := a.st.ListActivities(r.Context(), id, limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list[account.Activity]{acts})
+	return nil
+}
