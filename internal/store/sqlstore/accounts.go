@@ -58,11 +58,16 @@ func (db *DB) insertAccount(ctx context.Context, tx *sql.Tx, a *account.Account,
 	now := db.now()
 	args := append(db.accountArgs(a), db.d.Time(now), db.d.Time(now))
 	if err := tx.QueryRowContext(ctx, db.query("InsertAccount"), args...).Scan(&a.ID); err != nil {
-		return db.mapErr(err)
+		return db.mapRefErr(ctx, tx, err, accountUserRefs(a)...)
 	}
 	a.CreatedAt, a.UpdatedAt = now, now
 	return db.addActivity(ctx, tx, &account.Activity{AccountID: a.ID, Kind: account.ActivityCreated,
 		ActorID: by.UserID, Actor: by.Name, Body: "Account created", At: now})
+}
+
+// accountUserRefs are the account's references to team members.
+func accountUserRefs(a *account.Account) []userRef {
+	return []userRef{{"owner_id", a.OwnerID}, {"ae_id", a.AEID}, {"ce_id", a.CEID}, {"ie_id", a.IEID}}
 }
 
 // GetAccount implements store.Accounts.
@@ -116,7 +121,7 @@ func (db *DB) updateAccount(ctx context.Context, tx *sql.Tx, old account.Account
 	args := append([]any{a.ID}, db.accountArgs(a)...)
 	args = append(args, db.d.Time(now))
 	if _, err := tx.ExecContext(ctx, db.query("UpdateAccount"), args...); err != nil {
-		return false, db.mapErr(err)
+		return false, db.mapRefErr(ctx, tx, err, accountUserRefs(a)...)
 	}
 	a.UpdatedAt = now
 	if len(changes) == 0 {
@@ -174,10 +179,13 @@ func (db *DB) ListAccounts(ctx context.Context, f account.Filter) (page account.
 		}
 		offset = n
 	}
+	// The pattern is folded to lower case by the SQL, with the same lower()
+	// as the columns: Go's Unicode folding would disagree with SQLite's
+	// ASCII-only lower() and a name like "Évian" would not find itself.
 	pattern := ""
 	if f.Query != "" {
 		r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-		pattern = "%" + r.Replace(strings.ToLower(f.Query)) + "%"
+		pattern = "%" + r.Replace(f.Query) + "%"
 	}
 	where := []any{f.OwnerID, f.Segment, f.Program, f.Stage, f.HealthColor, pattern}
 	if err := db.r.QueryRowContext(ctx, db.query("CountAccounts"), where...).Scan(&page.Total); err != nil {
@@ -268,7 +276,10 @@ func rowErr(i int, err error) error {
 	var e *derrors.Error
 	if errors.As(err, &e) {
 		c := *e
-		c.Field = fmt.Sprintf("[%d].%s", i, e.Field)
+		c.Field = fmt.Sprintf("[%d]", i)
+		if e.Field != "" {
+			c.Field += "." + e.Field
+		}
 		return &c
 	}
 	return fmt.Errorf("row %d: %w", i, err)

@@ -34,7 +34,10 @@ func (db *DB) addActivity(ctx context.Context, tx *sql.Tx, a *account.Activity) 
 	a.At = a.At.UTC().Truncate(time.Millisecond)
 	err := tx.QueryRowContext(ctx, db.query("InsertActivity"), a.AccountID, a.Kind, nullID(a.ActorID), a.Actor, a.Body,
 		db.d.Time(a.At)).Scan(&a.ID)
-	return db.mapErr(err)
+	if err != nil {
+		return db.mapRefErr(ctx, tx, err, userRef{"actor_id", a.ActorID})
+	}
+	return nil
 }
 
 // ListActivities implements store.Activities.

@@ -24,11 +24,15 @@ func (db *DB) Find(token string) ([]byte, bool, error) {
 // table never grows without bound and no background job is needed.
 func (db *DB) Commit(token string, b []byte, expiry time.Time) error {
 	ctx := context.Background()
+	// scs hands over nanoseconds; SQLite keeps milliseconds and PostgreSQL
+	// microseconds. Truncating here makes a session end at the same
+	// instant on both engines.
+	expiry = expiry.UTC().Truncate(time.Millisecond)
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, db.query("DeleteExpiredSessions"), db.d.Time(db.now())); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, db.query("CommitSession"), token, b, db.d.Time(expiry.UTC()))
+		_, err := tx.ExecContext(ctx, db.query("CommitSession"), token, b, db.d.Time(expiry))
 		return err
 	})
 }

@@ -178,6 +178,34 @@ func (db *DB) mapErr(err error) error {
 	return err
 }
 
+// userRef is a column that refers to a user, for naming the field of a
+// foreign-key violation.
+type userRef struct {
+	field string
+	id    *int64
+}
+
+// mapRefErr is mapErr for a write whose foreign keys are user references.
+// PostgreSQL names the column of a violated foreign key and SQLite does
+// not, so on SQLite the store finds the missing user itself: both engines
+// then answer with the field at fault. It runs only on the error path, and
+// in the same transaction, which SQLite keeps usable after a failed
+// statement.
+func (db *DB) mapRefErr(ctx context.Context, q queryer, err error, refs ...userRef) error {
+	if f, ok := db.d.ForeignKey(err); ok && f == "" {
+		for _, r := range refs {
+			if r.id == nil {
+				continue
+			}
+			var n int
+			if e := q.QueryRowContext(ctx, db.query("UserExists"), *r.id).Scan(&n); e == nil && n == 0 {
+				return derrors.Field(derrors.Unprocessable, r.field, "user %d not found", *r.id)
+			}
+		}
+	}
+	return db.mapErr(err)
+}
+
 func notFound(what string, key any) error {
 	return derrors.New(derrors.NotFound, "%s %v not found", what, key)
 }

@@ -122,7 +122,7 @@ func (db *DB) SetTraits(ctx context.Context, ws []account.TraitWrite, by account
 			err = stmts["InsertTraitChange"].QueryRowContext(ctx, w.AccountID, w.Key, nullStr(cur), nullStr(next), source,
 				nullID(by.UserID), by.Name, db.d.Time(now)).Scan(&ch.ID)
 			if err != nil {
-				return db.mapErr(err)
+				return db.mapRefErr(ctx, tx, err, userRef{"actor_id", by.UserID})
 			}
 			changes = append(changes, ch)
 		}

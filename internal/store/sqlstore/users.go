@@ -40,7 +40,9 @@ func (db *DB) GetUser(ctx context.Context, id int64) (team.User, error) {
 
 // GetUserByEmail implements store.Users; the email matches case-insensitively.
 func (db *DB) GetUserByEmail(ctx context.Context, email string) (team.User, error) {
-	return db.getUser(ctx, "GetUserByEmail", strings.TrimSpace(email))
+	// Lower-cased here as Validate stores it: SQL lower() folds only ASCII
+	// on SQLite (and on PostgreSQL in the C locale).
+	return db.getUser(ctx, "GetUserByEmail", strings.ToLower(strings.TrimSpace(email)))
 }
 
 func (db *DB) getUser(ctx context.Context, query string, key any) (team.User, error) {

@@ -35,7 +35,8 @@ SELECT count(*) FROM accounts WHERE id = $1;
 
 -- ListAccounts and CountAccounts share their filter: $1 owner (0 any, -1
 -- none), $2 segment, $3 program, $4 stage, $5 health colour, $6 a LIKE
--- pattern over name, domain and external id ('' for none). The sort is a
+-- pattern over name, domain and external id ('' for none), matched after
+-- the same lower() on both sides. The sort is a
 -- whitelisted key ($7) picked by CASE so that the SQL stays static.
 
 -- name: ListAccounts
@@ -48,7 +49,7 @@ WHERE ($1::bigint = 0 OR ($1 = -1 AND a.owner_id IS NULL) OR a.owner_id = $1)
   AND ($3 = '' OR a.program = $3)
   AND ($4 = '' OR a.stage = $4)
   AND ($5 = '' OR a.health_color = $5)
-  AND ($6 = '' OR lower(a.name) LIKE $6 ESCAPE '\' OR a.domain LIKE $6 ESCAPE '\' OR lower(coalesce(a.external_id, '')) LIKE $6 ESCAPE '\')
+  AND ($6 = '' OR lower(a.name) LIKE lower($6) ESCAPE '\' OR lower(a.domain) LIKE lower($6) ESCAPE '\' OR lower(coalesce(a.external_id, '')) LIKE lower($6) ESCAPE '\')
 ORDER BY
   CASE WHEN $7 = 'name' THEN lower(a.name) END ASC,
   CASE WHEN $7 = '-name' THEN lower(a.name) END DESC,
@@ -75,7 +76,7 @@ WHERE ($1::bigint = 0 OR ($1 = -1 AND a.owner_id IS NULL) OR a.owner_id = $1)
   AND ($3 = '' OR a.program = $3)
   AND ($4 = '' OR a.stage = $4)
   AND ($5 = '' OR a.health_color = $5)
-  AND ($6 = '' OR lower(a.name) LIKE $6 ESCAPE '\' OR a.domain LIKE $6 ESCAPE '\' OR lower(coalesce(a.external_id, '')) LIKE $6 ESCAPE '\');
+  AND ($6 = '' OR lower(a.name) LIKE lower($6) ESCAPE '\' OR lower(a.domain) LIKE lower($6) ESCAPE '\' OR lower(coalesce(a.external_id, '')) LIKE lower($6) ESCAPE '\');
 
 -- name: ResolveExternalIDs
 -- $1 is a JSON array of external ids.
@@ -159,6 +160,9 @@ RETURNING id;
 
 -- name: UpdateUser
 UPDATE users SET email = $2, name = $3, role = $4, password_hash = $5, disabled = $6 WHERE id = $1;
+
+-- name: UserExists
+SELECT count(*) FROM users WHERE id = $1;
 
 -- name: GetUser
 SELECT id, email, name, role, password_hash, disabled, created_at FROM users WHERE id = $1;
