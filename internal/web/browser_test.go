@@ -1,0 +1,250 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tendhq/tend/internal/account"
+)
+
+// chromium finds the browser: $TEND_CHROMIUM, else chromium or
+// chromium-browser on PATH. Without one the test is skipped on a
+// developer's machine and fails in CI, where a skipped browser test would
+// pass silently.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("TEND_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no Chromium: install Debian's chromium package or set TEND_CHROMIUM")
+	}
+	t.Skip("no Chromium on PATH (apt-get install chromium, or set TEND_CHROMIUM); skipping the browser test")
+	return ""
+}
+
+// browser starts the headless Chromium at path with a 1280×800 window and
+// returns a tab's context.
+func browser(t *testing.T, path string) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1280, 800),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelTab := chromedp.NewContext(ctx)
+	t.Cleanup(cancelTab)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return ctx
+}
+
+// TestBrowserScenario is the issue's scenario in a real browser: log in,
+// open the book of business, filter by a TA, open an account, add a note
+// and see it on the timeline. It also edits a trait and checks that a
+// refused note shows its error, both over htmx, and that the page raised
+// no exception and broke no content security rule.
+//
+// Set TEND_SHOTS to a directory to keep screenshots of the book and the
+// account page.
+func TestBrowserScenario(t *testing.T) {
+	path := chromium(t)
+	b := newBook(t)
+	// Enough accounts for the book to look like one.
+	var more []account.Account
+	segments := []string{"Strategic", "Enterprise", "Commercial"}
+	stages := []string{"0. Prospect", "1. Onboarding", "2. Adopting", "3. Nurturing", "4. Renewing"}
+	colors := []string{"green", "yellow", "red", ""}
+	words := []string{"Hooli", "Vandelay", "Stark", "Wayne", "Tyrell", "Cyberdyne", "Soylent", "Wonka", "Oscorp",
+		"Aperture", "Nakatomi", "Monarch", "Pied Piper", "Dunder", "Prestige", "Sirius", "Gekko", "Bluth"}
+	for i, w := range words {
+		owner := &b.theo.ID
+		if i%3 == 0 {
+			owner = &b.tina.ID
+		}
+		a := account.Account{Name: w + " Systems", Domain: strings.ToLower(strings.ReplaceAll(w, " ", "")) + ".example",
+			ExternalID: fmt.Sprintf("crm-%d", i), ARR: int64(12000 + 7919*i%180*1000), Seats: 50 + 37*i, OwnerID: owner,
+			Segment: segments[i%3], Program: "Managed", Stage: stages[i%5], HealthColor: colors[i%4],
+			RenewalDate: day("2026-03-20").AddDays(23 * i)}
+		if a.HealthColor != "" {
+			a.HealthScore = ptr(float64(10-i%10) * 0.9)
+		}
+		more = append(more, a)
+	}
+	if _, err := b.st.UpsertAccounts(context.Background(), more, account.System("test", account.SourceManual)); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := browser(t, path)
+	var mu sync.Mutex
+	var problems []string
+	go func() {
+		for m, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused to") {
+				mu.Lock()
+				problems = append(problems, m.String())
+				mu.Unlock()
+			}
+		}
+	}()
+	shots := os.Getenv("TEND_SHOTS")
+	shot := func(name string) {
+		t.Helper()
+		if shots == "" {
+			return
+		}
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(shots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("body")))
+			t.Fatalf("%s: %v\npage:\n%s", what, err, html)
+		}
+	}
+	// wait polls until js holds and htmx has settled: new content gets its
+	// htmx behaviour in the settle step, so a click before it would be a
+	// plain form post.
+	wait := func(what, js string) {
+		t.Helper()
+		settled := `!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')`
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool]("("+js+") && "+settled, chromedp.WithPollingTimeout(10*time.Second)))
+		must(what, err)
+	}
+
+	// Log in as the admin, whose book opens on every account.
+	must("open the login page", chromedp.Do(ctx,
+		chromedp.Navigate(b.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)),
+	))
+	shot("login")
+	must("log in", chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), b.admin.Email),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.book`)),
+	))
+	wait("the whole book", `document.querySelector('.table-meta strong').textContent === '22'`)
+	shot("book")
+
+	// Filter by a TA: htmx swaps the results and pushes the URL.
+	must("filter by Tina", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+		`(s => { s.value = '%d'; s.dispatchEvent(new Event('change', {bubbles: true})); })(document.querySelector('select[name="owner"]'))`,
+		b.tina.ID))))
+	wait("Tina's book", fmt.Sprintf(`location.search.includes('owner=%d') &&
+		document.querySelector('.table-meta strong').textContent === '8' &&
+		[...document.querySelectorAll('#book-results td.name a')].some(a => a.textContent === 'Acme Corp') &&
+		![...document.querySelectorAll('#book-results td.name a')].some(a => a.textContent === 'Globex')`, b.tina.ID))
+	// Search within it, as a person types.
+	must("search", chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`input[name="q"]`), "acme")))
+	wait("search results", `location.search.includes('q=acme') && document.querySelectorAll('#book-results td.name a').length === 1`)
+	// Sort by ARR by its column header.
+	must("clear search", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](
+		`(q => { q.value = ''; q.dispatchEvent(new Event('search', {bubbles: true})); })(document.querySelector('input[name="q"]'))`)))
+	wait("search cleared", `document.querySelector('.table-meta strong').textContent === '8'`)
+	must("sort by ARR", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`th[aria-sort] a[href*="sort=-arr"]`))))
+	wait("sorted by ARR", `location.search.includes('sort=-arr') && document.querySelector('th[aria-sort="descending"]') !== null &&
+		document.getElementById('book-sort').value === '-arr'`)
+
+	// Open the account.
+	must("open Acme", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[href="/accounts/%d"]`, b.acme.ID))),
+		chromedp.WaitVisible(chromedp.CSS(`#timeline textarea[name="body"]`)),
+	))
+	title, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+	must("title", err)
+	if title != "Acme Corp" {
+		t.Fatalf("account page title %q", title)
+	}
+	shot("account")
+
+	// Add a note; it appears on the timeline without a page load.
+	must("mark the page", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.tendMarker = 1`)))
+	must("add a note", chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`#timeline textarea[name="body"]`), "Exec sponsor confirmed for the QBR."),
+		chromedp.Click(chromedp.CSS(`#timeline button[type="submit"]`)),
+	))
+	wait("the note on the timeline", `document.querySelector('#timeline .act-note .act-body')?.textContent === 'Exec sponsor confirmed for the QBR.' &&
+		document.querySelector('#flash').textContent.includes('Note added.') &&
+		document.querySelector('#timeline textarea').value === '' && window.tendMarker === 1`)
+	acts, err := b.st.ListActivities(context.Background(), b.acme.ID, 1)
+	if err != nil || acts[0].Body != "Exec sponsor confirmed for the QBR." || acts[0].Actor != b.admin.Email {
+		t.Fatalf("stored timeline %+v, %v", acts, err)
+	}
+
+	// An empty note is refused in place (422), with its message.
+	must("empty note", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#timeline button[type="submit"]`))))
+	wait("the note error", `document.querySelector('#timeline .field-error')?.textContent.includes('Write the note first')`)
+
+	// Edit a manual trait in place; the history records it.
+	must("set TA pulse", chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#trait-ta_pulse select`), "Healthy"),
+		chromedp.Click(chromedp.CSS(`#trait-ta_pulse button`)),
+	))
+	wait("the trait history", `document.querySelector('#trait-history li .h-change')?.textContent.includes('Concerning → Healthy') &&
+		document.querySelector('#trait-ta_pulse select').value === 'Healthy' && window.tendMarker === 1`)
+	must("scroll to the timeline", chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS("#timeline"))))
+	shot("account-timeline")
+
+	if shots != "" {
+		for _, page := range []string{"team", "settings", "settings/tokens"} {
+			must(page, chromedp.Do(ctx, chromedp.Navigate(b.srv.URL+"/"+page), chromedp.WaitVisible(chromedp.CSS("h1"))))
+			shot(strings.ReplaceAll(page, "/", "-"))
+		}
+		must("a missing page", chromedp.Do(ctx, chromedp.Navigate(b.srv.URL+"/accounts/424242"), chromedp.WaitVisible(chromedp.CSS("h1"))))
+		shot("not-found")
+	}
+
+	// Without a session, the book sends the browser to the login page.
+	must("log out", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`details.menu summary`)),
+		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`)),
+	))
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Fatalf("the browser reported:\n%s", strings.Join(problems, "\n"))
+	}
+}
