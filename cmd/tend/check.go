@@ -1,0 +1,27 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+)
+
+func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tend check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f storeFlags
+	f.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 1 && f.workspace == "" { // tend check DIR
+		f.workspace = fs.Arg(0)
+	}
+	ws, err := f.loadWorkspace(stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "workspace %s is valid: %d traits\n", orDefault(f.workspace), len(ws.Traits.All()))
+	return nil
+}

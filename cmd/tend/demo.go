@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tendhq/tend/internal/demo"
+	"github.com/tendhq/tend/internal/store"
+	"github.com/tendhq/tend/internal/team"
+)
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tend demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f serveFlags
+	f.register(fs)
+	accounts := fs.Int("accounts", 300, "number of accounts to generate")
+	seed := fs.Int64("seed", 1, "random seed: the same seed on the same day gives the same book")
+	reset := fs.Bool("reset", false, "wipe the SQLite database in --data first")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	dataSet := false
+	fs.Visit(func(fl *flag.Flag) { dataSet = dataSet || fl.Name == "data" })
+	if f.databaseURL == "" && !dataSet && os.Getenv("TEND_DATA") == "" {
+		// The demo never touches a real ./tend-data: by default it gets a
+		// directory of its own.
+		dir, err := os.MkdirTemp("", "tend-demo-*")
+		if err != nil {
+			return err
+		}
+		f.data = dir
+	}
+	if *reset {
+		if f.databaseURL != "" {
+			return errors.New("--reset only wipes SQLite; give the demo an empty PostgreSQL database instead")
+		}
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if err := os.Remove(filepath.Join(f.data, "tend.db"+suffix)); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+		}
+	}
+	ws, err := f.loadWorkspace(stderr)
+	if err != nil {
+		return err
+	}
+	st, err := f.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := requireEmpty(ctx, st); err != nil {
+		return fmt.Errorf("%s: %w", f.where(), err)
+	}
+	start := time.Now()
+	res, err := demo.Generate(ctx, st, ws, demo.Options{Accounts: *accounts, Seed: *seed, Now: time.Now()})
+	if err != nil {
+		return fmt.Errorf("generate the demo: %w", err)
+	}
+	admin, err := st.GetUserByEmail(ctx, res.AdminEmail)
+	if err != nil {
+		return err
+	}
+	secret, tok, err := team.NewToken(admin.ID, "demo")
+	if err != nil {
+		return err
+	}
+	if err := st.CreateToken(ctx, &tok); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Generated %d accounts, %d contacts, %d team members and %d trait values in %s (%s).\n",
+		res.Accounts, res.Contacts, res.Users, res.Traits, time.Since(start).Round(time.Millisecond), f.where())
+	return serve(ctx, &f, st, ws, stdout, stderr, func(url string) {
+		fmt.Fprintf(stdout, "\nTend demo is running: %s\n\n  Log in:    %s / %s\n  API token: %s\n  Try:       curl -H 'Authorization: Bearer %s' %s/api/v1/accounts?limit=3\n\nPress Ctrl-C to stop.\n",
+			url, res.AdminEmail, res.AdminPassword, secret, secret, url)
+	})
+}
+
+// requireEmpty refuses a store that already holds a team or accounts: the
+// demo must never mix its made-up book into real data.
+func requireEmpty(ctx context.Context, st store.Store) error {
+	users, err := st.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	if len(users) > 0 {
+		return errors.New("the database already has data; the demo needs a fresh one (use another --data, or --reset)")
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/tendhq/tend/internal/derrors"
+	"github.com/tendhq/tend/internal/importer"
+)
+
+func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tend import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tend import accounts|contacts|traits FILE [flags]")
+		fs.PrintDefaults()
+	}
+	var f storeFlags
+	f.register(fs)
+	skip := fs.Bool("skip-invalid", false, "write the good rows and list the bad ones (default: write nothing if any row is bad)")
+	format := fs.String("format", "", "csv or jsonl (default: from the file name)")
+	// Flags may come before or after the two positional arguments.
+	var pos []string
+	for {
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) != 2 || !slices.Contains(importer.Kinds, importer.Kind(pos[0])) {
+		fs.Usage()
+		return errUsage
+	}
+	kind, path := importer.Kind(pos[0]), pos[1]
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	ws, err := f.loadWorkspace(stderr)
+	if err != nil {
+		return err
+	}
+	st, err := f.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rep, err := importer.Run(ctx, st, ws, kind, file, importer.Options{
+		Format:      *format,
+		SkipInvalid: *skip,
+		Progress:    importer.TerminalProgress(stderr, "importing "+string(kind)),
+		FileName:    path,
+	})
+	if werr := rep.WriteErrors(stderr, path); werr != nil {
+		return werr
+	}
+	if err != nil {
+		msg := derrors.Public(err).Error()
+		if derrors.CodeOf(err) == derrors.Internal {
+			msg = err.Error()
+		}
+		if len(rep.Invalid) > 0 && !*skip {
+			msg += "; nothing was written (fix the rows, or pass --skip-invalid to write the good ones)"
+		}
+		return fmt.Errorf("%s: %s", path, strings.TrimSpace(msg))
+	}
+	fmt.Fprintln(stdout, rep.Summary())
+	if rep.BadRows > 0 {
+		return silentError{fmt.Errorf("%d bad rows", rep.BadRows)}
+	}
+	return nil
+}
