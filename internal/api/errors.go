@@ -44,27 +44,6 @@ func (e *rowsError) Error() string { return e.err.Error() }
 // Unwrap exposes the coded error, so that derrors.Public finds it.
 func (e *rowsError) Unwrap() error { return e.err }
 
-// statusOf maps an error code to its HTTP status.
-func statusOf(code derrors.Code) int {
-	switch code {
-	case derrors.Invalid:
-		return http.StatusBadRequest
-	case derrors.Unprocessable:
-		return http.StatusUnprocessableEntity
-	case derrors.Unauthorized:
-		return http.StatusUnauthorized
-	case derrors.Forbidden:
-		return http.StatusForbidden
-	case derrors.NotFound:
-		return http.StatusNotFound
-	case derrors.Conflict:
-		return http.StatusConflict
-	case derrors.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusInternalServerError
-}
-
 // adapt turns a handler that returns an error into an http.Handler. It is
 // the only place errors become responses, and it turns a panic into a 500
 // so that one bad request cannot take the connection down silently.
@@ -88,7 +67,7 @@ func (a *API) adapt(h handlerFunc) http.Handler {
 // other error is logged with the request and shown as "internal error".
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	pub := derrors.Public(err)
-	status := statusOf(pub.Code)
+	status := pub.Code.HTTPStatus()
 	if status == http.StatusInternalServerError {
 		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.String("route", r.Pattern), slog.String("err", err.Error())}

@@ -7,6 +7,7 @@ package derrors
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Code classifies an error for the surfaces that render it.
@@ -82,4 +83,26 @@ func Wrap(errp *error, format string, args ...any) {
 	if *errp != nil {
 		*errp = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), *errp)
 	}
+}
+
+// HTTPStatus is the status every HTTP surface answers an error of code c
+// with; the codes map one to one.
+func (c Code) HTTPStatus() int {
+	switch c {
+	case Invalid:
+		return http.StatusBadRequest
+	case Unprocessable:
+		return http.StatusUnprocessableEntity
+	case Unauthorized:
+		return http.StatusUnauthorized
+	case Forbidden:
+		return http.StatusForbidden
+	case NotFound:
+		return http.StatusNotFound
+	case Conflict:
+		return http.StatusConflict
+	case TooLarge:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
 }

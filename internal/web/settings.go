@@ -74,7 +74,7 @@ func formMessage(err error) string {
 func formStatus(err error) (int, bool) {
 	switch c := derrors.CodeOf(err); c {
 	case derrors.Invalid, derrors.Unprocessable, derrors.Conflict:
-		return statusOf(c), true
+		return c.HTTPStatus(), true
 	}
 	return 0, false
 }

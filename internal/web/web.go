@@ -257,27 +257,6 @@ func localPath(next string) string {
 	return next
 }
 
-// statusOf maps an error code to its HTTP status.
-func statusOf(c derrors.Code) int {
-	switch c {
-	case derrors.Invalid:
-		return http.StatusBadRequest
-	case derrors.Unprocessable:
-		return http.StatusUnprocessableEntity
-	case derrors.Unauthorized:
-		return http.StatusUnauthorized
-	case derrors.Forbidden:
-		return http.StatusForbidden
-	case derrors.NotFound:
-		return http.StatusNotFound
-	case derrors.Conflict:
-		return http.StatusConflict
-	case derrors.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusInternalServerError
-}
-
 // errorPage is the data of the error page.
 type errorPage struct {
 	base
@@ -292,7 +271,7 @@ type errorPage struct {
 // and shown as a generic message.
 func (ui *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	pub := derrors.Public(err)
-	status := statusOf(pub.Code)
+	status := pub.Code.HTTPStatus()
 	if status >= 500 {
 		ui.log.ErrorContext(r.Context(), "web", slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.String("error", err.Error()))
