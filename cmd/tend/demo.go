@@ -78,7 +78,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "Generated %d accounts, %d contacts, %d team members and %d trait values in %s (%s).\n",
 		res.Accounts, res.Contacts, res.Users, res.Traits, time.Since(start).Round(time.Millisecond), f.where())
 	return serve(ctx, &f, st, ws, stdout, stderr, func(url string) {
-		fmt.Fprintf(stdout, "\nTend demo is running: %s\n\n  Log in:    %s / %s\n  API token: %s\n  Try:       curl -H 'Authorization: Bearer %s' %s/api/v1/accounts?limit=3\n\nPress Ctrl-C to stop.\n",
+		fmt.Fprintf(stdout, "\nTend demo is running: %s\n\n  Log in:    %s / %s\n  API token: %s\n  Try:       curl -H 'Authorization: Bearer %s' '%s/api/v1/accounts?limit=3'\n\nPress Ctrl-C to stop.\n",
 			url, res.AdminEmail, res.AdminPassword, secret, secret, url)
 	})
 }
