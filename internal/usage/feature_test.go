@@ -1,0 +1,132 @@
+package usage
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tendhq/tend/internal/derrors"
+)
+
+func TestFeatureOf(t *testing.T) {
+	t.Parallel()
+	props := map[string]any{
+		"feature": " code_search ", "n": json.Number("42"), "f": 1.5, "b": true,
+		"i": 7, "obj": map[string]any{"x": 1}, "list": []any{"a"}, "null": nil,
+	}
+	tests := []struct {
+		event, property, want string
+	}{
+		{"Search Performed", "", "Search Performed"},   // workspace default: the event name
+		{" Search Performed ", "", "Search Performed"}, // trimmed
+		{"Any Event", "feature", "code_search"},
+		{"Any Event", "missing", ""}, // no property: no feature use
+		{"Any Event", "n", "42"},
+		{"Any Event", "f", "1.5"},
+		{"Any Event", "b", "true"},
+		{"Any Event", "i", "7"},
+		{"Any Event", "obj", ""},
+		{"Any Event", "list", ""},
+		{"Any Event", "null", ""},
+	}
+	for _, tt := range tests {
+		if got := FeatureOf(tt.event, props, tt.property); got != tt.want {
+			t.Errorf("FeatureOf(%q, property %q) = %q, want %q", tt.event, tt.property, got, tt.want)
+		}
+	}
+}
+
+func TestUseFeature(t *testing.T) {
+	t.Parallel()
+	a := NewAccount(time.UTC)
+	t0 := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	steps := []struct {
+		name    string
+		user    uint32
+		at      time.Time
+		account bool
+		userNew bool
+	}{
+		{"code_search", 1, t0, true, true},                                        // the account's first use: the engine's signal
+		{"code_search", 1, t0.Add(time.Hour), false, false},                       // again
+		{"code_search", 2, t0.Add(2 * time.Hour), false, true},                    // another user's first
+		{"code_search", 3, t0.Add(-24 * time.Hour), false, true},                  // backfilled: earlier, yet not news to the account
+		{"ai_assistant", 2, t0.Add(3 * time.Hour), true, true},                    // another feature
+		{"ai_assistant", 2, t0.Add(2*time.Hour + time.Millisecond), false, false}, // earlier repeat moves the user's first use
+	}
+	for _, s := range steps {
+		got, err := a.UseFeature(s.name, s.user, s.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != (FirstUse{Account: s.account, User: s.userNew}) {
+			t.Errorf("UseFeature(%s, %d, %s) = %+v, want account %v user %v", s.name, s.user, s.at, got, s.account, s.userNew)
+		}
+	}
+	want := []Feature{
+		{"code_search", t0.Add(-24 * time.Hour), 3},
+		{"ai_assistant", t0.Add(2*time.Hour + time.Millisecond), 1},
+	}
+	if got := a.Features(); !slices.Equal(got, want) {
+		t.Errorf("Features() = %+v\nwant %+v", got, want)
+	}
+	if at, ok := a.UserFirstUse("ai_assistant", 2); !ok || !at.Equal(t0.Add(2*time.Hour+time.Millisecond)) {
+		t.Errorf("user 2's first ai_assistant use = %v, %v", at, ok)
+	}
+	if _, ok := a.UserFirstUse("ai_assistant", 1); ok {
+		t.Error("user 1 never used ai_assistant")
+	}
+	if _, ok := a.FeatureFirstUse("batch_changes"); ok {
+		t.Error("nobody used batch_changes")
+	}
+	if got := a.UserFeatures(2); len(got) != 2 || got[0].Feature != "code_search" || got[1].Feature != "ai_assistant" {
+		t.Errorf("UserFeatures(2) = %+v, want code_search then ai_assistant", got)
+	}
+
+	// FeatureUses replays into an equal index: the persistence round trip.
+	b := NewAccount(time.UTC)
+	var n int
+	for u := range a.FeatureUses() {
+		n++
+		if _, err := b.UseFeature(u.Feature, u.Ordinal, u.At); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != 4 || !slices.Equal(b.Features(), a.Features()) || !slices.Equal(b.UserFeatures(2), a.UserFeatures(2)) {
+		t.Errorf("replayed %d uses into %+v", n, b.Features())
+	}
+	for range a.FeatureUses() {
+		break // stopping early must not panic
+	}
+}
+
+func TestUseFeatureLimits(t *testing.T) {
+	t.Parallel()
+	a := NewAccount(time.UTC)
+	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	for _, bad := range []string{"", " search", "search ", strings.Repeat("x", MaxFeatureName+1), "\xff\xfe"} {
+		_, err := a.UseFeature(bad, 1, at)
+		if derrors.CodeOf(err) != derrors.Invalid || derrors.Public(err).Field != "feature" {
+			t.Errorf("UseFeature(%q) = %v, want an invalid-input error on field feature", bad, err)
+		}
+	}
+	if _, err := a.UseFeature(strings.Repeat("x", MaxFeatureName), 1, at); err != nil {
+		t.Errorf("a name of exactly %d bytes: %v", MaxFeatureName, err)
+	}
+	for i := 1; i < MaxFeatures; i++ {
+		if _, err := a.UseFeature(fmt.Sprint("page ", i), 1, at); err != nil {
+			t.Fatalf("feature %d: %v", i, err)
+		}
+	}
+	_, err := a.UseFeature("one too many", 1, at)
+	if derrors.CodeOf(err) != derrors.Unprocessable || derrors.Public(err).Field != "feature" {
+		t.Fatalf("feature %d: %v, want an unprocessable error on field feature", MaxFeatures+1, err)
+	}
+	// Known features still record new users at the cap.
+	if got, err := a.UseFeature("page 7", 2, at); err != nil || !got.User {
+		t.Fatalf("a known feature at the cap: %+v, %v", got, err)
+	}
+}

@@ -1,0 +1,188 @@
+package usage
+
+import (
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// The windows of the handbook's utilization metrics, in local calendar days.
+const (
+	// UsageScoreDays is the "last 4 wk" of the usage score: 28 complete
+	// days, whole weeks, so each weekday (and each weekend) weighs the same.
+	UsageScoreDays = 28
+	// ShortWindow and LongWindow are the trailing active-user windows;
+	// LongWindow is the seat-utilization window.
+	ShortWindow = 7
+	LongWindow  = 30
+)
+
+// Metrics are an account's utilization numbers at one instant, as defined in
+// the package documentation. A ratio that is undefined (no seats, an empty
+// last month) is nil rather than zero, infinity or NaN, so that health
+// scoring leaves it out instead of scoring it poor.
+type Metrics struct {
+	// AsOf is the instant computed for; Today is its local day.
+	AsOf  time.Time `json:"as_of"`
+	Today Day       `json:"today"`
+	// DAU is the number of distinct users active today so far.
+	DAU int `json:"dau"`
+	// Active7 and Active30 count distinct users active on any of the 7 or 30
+	// local days ending with today, today included.
+	Active7  int `json:"active_7d"`
+	Active30 int `json:"active_30d"`
+	// MonthToDate counts distinct users active this calendar month so far.
+	Month       Month `json:"month"`
+	MonthToDate int   `json:"month_to_date_mau"`
+	// LastMonth is the last complete calendar month; LastMonthMAU its MAU.
+	LastMonth    Month `json:"last_month"`
+	LastMonthMAU int   `json:"last_month_mau"`
+	// AvgDAU28 is the mean DAU over the UsageScoreDays complete days before
+	// today, days without activity counting as zero.
+	AvgDAU28 float64 `json:"avg_dau_28d"`
+	// Seats is the licensed seat count the ratios used.
+	Seats int `json:"seats"`
+	// UsageScore is AvgDAU28 / LastMonthMAU, nil when LastMonthMAU is 0
+	// (004: healthy at 0.3 or higher, poor at 0.2 or less).
+	UsageScore *float64 `json:"usage_score"`
+	// LastMonthMAUOverSeats is LastMonthMAU / Seats, nil when Seats ≤ 0
+	// (004: healthy at 0.8, poor below 0.5).
+	LastMonthMAUOverSeats *float64 `json:"last_month_mau_over_seats"`
+	// SeatUtilization is Active30 / Seats, nil when Seats ≤ 0: the live
+	// measure behind the AE's seat alerts at 90% and 100%.
+	SeatUtilization *float64 `json:"seat_utilization"`
+	// FirstPing is the account's earliest event, nil before the first.
+	FirstPing *time.Time `json:"first_ping"`
+}
+
+// Compute returns the account's metrics at now, given its licensed seats.
+// Days and months are the account's local ones (NewAccount's zone), so the
+// zone cannot disagree between the days stored and the windows read. It reads
+// only the days from Horizon(now) through today.
+func Compute(a *Account, seats int, now time.Time) Metrics {
+	today := a.DayOf(now)
+	month := today.Month()
+	from := a.Horizon(now)
+	// Fetch each day once: a sealed day costs a decode, and the windows
+	// below overlap.
+	days := make([]*roaring.Bitmap, today-from+1)
+	for d := from; d <= today; d++ {
+		days[d-from] = a.view(d)
+	}
+	users := func(first, last Day) int {
+		var bms []*roaring.Bitmap
+		for _, bm := range days[first-from : last-from+1] {
+			if bm != nil {
+				bms = append(bms, bm)
+			}
+		}
+		return cardinality(bms)
+	}
+	m := Metrics{
+		AsOf:         now,
+		Today:        today,
+		Active7:      users(today-ShortWindow+1, today),
+		Active30:     users(today-LongWindow+1, today),
+		Month:        month,
+		MonthToDate:  users(month.First(), today),
+		LastMonth:    month - 1,
+		LastMonthMAU: users((month - 1).First(), (month - 1).Last()),
+		Seats:        seats,
+	}
+	if bm := days[today-from]; bm != nil {
+		m.DAU = int(bm.GetCardinality())
+	}
+	sum := 0
+	for d := today - UsageScoreDays; d < today; d++ {
+		if bm := days[d-from]; bm != nil {
+			sum += int(bm.GetCardinality())
+		}
+	}
+	m.AvgDAU28 = float64(sum) / UsageScoreDays
+	if m.LastMonthMAU > 0 {
+		// One division of exact integers, so that a score of exactly 0.3 is
+		// the float64 nearest 0.3 and compares ≥ 0.3 as the handbook means;
+		// AvgDAU28 / LastMonthMAU would round twice.
+		m.UsageScore = ratio(sum, UsageScoreDays*m.LastMonthMAU)
+	}
+	if seats > 0 {
+		m.LastMonthMAUOverSeats = ratio(m.LastMonthMAU, seats)
+		m.SeatUtilization = ratio(m.Active30, seats)
+	}
+	if t, ok := a.FirstPing(); ok {
+		m.FirstPing = &t
+	}
+	return m
+}
+
+// Horizon returns the earliest day Compute reads at now: the first day of
+// last month, or 29 days before today when that is earlier (on 1 March after
+// a 28-day February, the 30-day window starts on 31 January). Days before it
+// may be persisted and forgotten without changing any metric; the charts'
+// series read further back.
+func (a *Account) Horizon(now time.Time) Day {
+	today := a.DayOf(now)
+	return min((today.Month() - 1).First(), today-LongWindow+1, today-UsageScoreDays)
+}
+
+func ratio(num, den int) *float64 {
+	r := float64(num) / float64(den)
+	return &r
+}
+
+// MaxSeries caps the length of a series, about ten years of days or months,
+// so that a length taken from a request cannot allocate without bound.
+const MaxSeries = 3660
+
+// DayCount is one point of a DAU chart.
+type DayCount struct {
+	Day   Day `json:"day"`
+	Users int `json:"users"`
+	// Partial marks today, whose count is still growing.
+	Partial bool `json:"partial,omitempty"`
+}
+
+// DAUSeries returns DAU for the n local days ending with now's day (the
+// usage chart shows 90), oldest first. Days without activity are zero, not
+// missing, so the chart's x axis is every day.
+func (a *Account) DAUSeries(now time.Time, n int) []DayCount {
+	n = min(n, MaxSeries)
+	if n <= 0 {
+		return nil
+	}
+	today := a.DayOf(now)
+	out := make([]DayCount, n)
+	for i := range out {
+		d := today - Day(n-1-i)
+		out[i] = DayCount{Day: d, Users: a.DAU(d)}
+	}
+	out[n-1].Partial = true
+	return out
+}
+
+// MonthCount is one point of an MAU chart.
+type MonthCount struct {
+	Month Month `json:"month"`
+	Users int   `json:"users"`
+	// Partial marks the current month, counted to today.
+	Partial bool `json:"partial,omitempty"`
+}
+
+// MAUSeries returns MAU for the n calendar months ending with now's month
+// (the usage chart shows 12), oldest first. The current month counts up to
+// and including today.
+func (a *Account) MAUSeries(now time.Time, n int) []MonthCount {
+	n = min(n, MaxSeries)
+	if n <= 0 {
+		return nil
+	}
+	today := a.DayOf(now)
+	month := today.Month()
+	out := make([]MonthCount, n)
+	for i := range n - 1 {
+		m := month - Month(n-1-i)
+		out[i] = MonthCount{Month: m, Users: a.MAU(m)}
+	}
+	out[n-1] = MonthCount{Month: month, Users: a.Actives(month.First(), today), Partial: true}
+	return out
+}

@@ -1,0 +1,200 @@
+package usage
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// naive is the obviously correct model the bitmaps must agree with: a set of
+// user ids per local date string, with windows built from time.Date.
+type naive struct {
+	loc   *time.Location
+	days  map[string]map[string]bool
+	first time.Time
+}
+
+func (n *naive) add(id string, at time.Time) bool {
+	key := at.In(n.loc).Format("2006-01-02")
+	if n.days[key] == nil {
+		n.days[key] = map[string]bool{}
+	}
+	if n.first.IsZero() || at.Before(n.first) {
+		n.first = at
+	}
+	had := n.days[key][id]
+	n.days[key][id] = true
+	return !had
+}
+
+// day returns the local date string i days after now's (noon avoids DST
+// transitions at midnight).
+func (n *naive) day(now time.Time, i int) string {
+	y, m, d := now.In(n.loc).Date()
+	return time.Date(y, m, d+i, 12, 0, 0, 0, n.loc).Format("2006-01-02")
+}
+
+func (n *naive) union(keys ...string) int {
+	set := map[string]bool{}
+	for _, k := range keys {
+		for id := range n.days[k] {
+			set[id] = true
+		}
+	}
+	return len(set)
+}
+
+func (n *naive) trailing(now time.Time, days int) int {
+	var keys []string
+	for i := range days {
+		keys = append(keys, n.day(now, -i))
+	}
+	return n.union(keys...)
+}
+
+// month returns the MAU of the month `offset` months from now's, counting
+// days up to and including `upTo` when it is not empty.
+func (n *naive) month(now time.Time, offset int, upTo string) int {
+	y, m, _ := now.In(n.loc).Date()
+	prefix := time.Date(y, m+time.Month(offset), 1, 12, 0, 0, 0, n.loc).Format("2006-01")
+	var keys []string
+	for k := range n.days {
+		if k[:7] == prefix && (upTo == "" || k <= upTo) {
+			keys = append(keys, k)
+		}
+	}
+	return n.union(keys...)
+}
+
+func (n *naive) metrics(now time.Time, seats int) utilization {
+	today := n.day(now, 0)
+	u := utilization{
+		DAU:          len(n.days[today]),
+		Active7:      n.trailing(now, 7),
+		Active30:     n.trailing(now, 30),
+		MonthToDate:  n.month(now, 0, today),
+		LastMonthMAU: n.month(now, -1, ""),
+	}
+	y, m, _ := now.In(n.loc).Date()
+	u.LastMonth = time.Date(y, m-1, 1, 12, 0, 0, 0, n.loc).Format("2006-01")
+	sum := 0
+	for i := 1; i <= 28; i++ {
+		sum += len(n.days[n.day(now, -i)])
+	}
+	u.AvgDAU28 = float64(sum) / 28
+	if u.LastMonthMAU > 0 {
+		u.UsageScore = f(float64(sum) / float64(28*u.LastMonthMAU))
+	}
+	if seats > 0 {
+		u.LastMonthMAUOverSeats = f(float64(u.LastMonthMAU) / float64(seats))
+		u.SeatUtilization = f(float64(u.Active30) / float64(seats))
+	}
+	return u
+}
+
+// TestAgreesWithNaiveSets drives random events through Ordinals and Account,
+// with sealing, blob round trips and merges mixed in, and checks every metric
+// and series against the naive model, across zones with DST, half-hour and
+// quarter-hour offsets.
+func TestAgreesWithNaiveSets(t *testing.T) {
+	t.Parallel()
+	zones := []*time.Location{time.UTC}
+	for _, name := range []string{"Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata", "Australia/Lord_Howe", "Pacific/Chatham", "America/Santiago"} {
+		zones = append(zones, mustZone(t, name))
+	}
+	iterations := 300
+	if testing.Short() {
+		iterations = 40
+	}
+	r := rand.New(rand.NewPCG(2026, 3))
+	for it := range iterations {
+		loc := zones[r.IntN(len(zones))]
+		now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.Int64N(int64(4 * 365 * 24 * time.Hour))))
+		seats := r.IntN(60) - 5
+		users := 1 + r.IntN(60)
+		events := r.IntN(600)
+		name := fmt.Sprintf("iteration %d (%s, now %s, %d users, %d events, %d seats)", it, loc, now.In(loc).Format(time.RFC3339), users, events, seats)
+
+		var ords Ordinals
+		model := &naive{loc: loc, days: map[string]map[string]bool{}}
+		modelA := &naive{loc: loc, days: map[string]map[string]bool{}}
+		a, b := NewAccount(loc), NewAccount(loc)
+		for e := range events {
+			id := fmt.Sprintf("user-%d", r.IntN(users))
+			// From 100 days before now to two days after (clock skew).
+			at := now.Add(time.Duration(r.Int64N(int64(102*24*time.Hour))) - 100*24*time.Hour)
+			ord, _, err := ords.Ordinal(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			model.add(id, at)
+			// Half the events go to a second index merged in later, so
+			// "new for the day" is checked against a's own events.
+			if r.IntN(2) == 0 {
+				b.Add(ord, at)
+			} else if got, want := a.Add(ord, at), modelA.add(id, at); got != want {
+				t.Fatalf("%s: event %d: Add = %v, naive says %v", name, e, got, want)
+			}
+			if r.IntN(150) == 0 {
+				if err := a.Compact(a.DayOf(now) - Day(r.IntN(60))); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		// Persist b day by day and load it into a third index, as a store
+		// would, then merge that into a.
+		c := NewAccount(loc)
+		for _, d := range b.Days() {
+			blob, err := b.MarshalDay(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.UnmarshalDay(d, blob); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if first, ok := b.FirstPing(); ok {
+			c.RestoreFirstPing(first)
+		}
+		if err := a.Merge(c); err != nil {
+			t.Fatal(err)
+		}
+		if r.IntN(2) == 0 {
+			if err := a.Compact(a.DayOf(now) - 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		got := utilizationOf(Compute(a, seats, now))
+		if want := model.metrics(now, seats); !sameUtilization(got, want) {
+			t.Fatalf("%s:\n got %v\nwant %v", name, got, want)
+		}
+		first, ok := a.FirstPing()
+		if ok != !model.first.IsZero() || (ok && !first.Equal(model.first)) {
+			t.Fatalf("%s: FirstPing %v %v, naive %v", name, first, ok, model.first)
+		}
+		for i, p := range a.DAUSeries(now, 40) {
+			if want := len(model.days[model.day(now, i-39)]); p.Users != want || p.Day.String() != model.day(now, i-39) {
+				t.Fatalf("%s: DAU series point %d = %+v, naive %s %d", name, i, p, model.day(now, i-39), want)
+			}
+		}
+		for i, p := range a.MAUSeries(now, 5) {
+			upTo := ""
+			if i == 4 {
+				upTo = model.day(now, 0)
+			}
+			if want := model.month(now, i-4, upTo); p.Users != want {
+				t.Fatalf("%s: MAU series point %d (%s) = %d, naive %d", name, i, p.Month, p.Users, want)
+			}
+		}
+		// Forgetting everything before the horizon changes no metric.
+		a.Forget(a.Horizon(now))
+		if got := utilizationOf(Compute(a, seats, now)); !sameUtilization(got, model.metrics(now, seats)) {
+			t.Fatalf("%s: after Forget(Horizon):\n got %v\nwant %v", name, got, model.metrics(now, seats))
+		}
+		if days := a.Days(); len(days) > 0 && days[0] < a.Horizon(now) {
+			t.Fatalf("%s: Forget kept day %s before the horizon %s", name, days[0], a.Horizon(now))
+		}
+	}
+}
