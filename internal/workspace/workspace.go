@@ -4,6 +4,7 @@
 //
 //	traits.yaml   trait definitions (key, type, label, category, source, …)
 //	fields.yaml   the account fields' labels
+//	settings.yaml time zone and usage settings
 //
 // Every problem is reported with its file and line, all at once, so that
 // `tend check` shows a whole broken workspace in one run.
@@ -34,6 +35,8 @@ type Workspace struct {
 	// Fields are the account fields' labels (fields.yaml), keyed by the
 	// field's JSON name (e.g. "arr" → "ARR").
 	Fields map[string]string
+	// Settings are the workspace-wide settings (settings.yaml).
+	Settings Settings
 }
 
 // FieldLabel returns the label of an account field, or the field name.
@@ -142,6 +145,7 @@ func load(fsys fs.FS, dir string) (*Workspace, error) {
 	ws := &Workspace{Dir: dir}
 	traits := l.traits()
 	ws.Fields = l.fields()
+	ws.Settings = l.settings()
 	if len(l.problems) > 0 {
 		slices.SortStableFunc(l.problems, func(a, b Problem) int {
 			if c := strings.Compare(a.File, b.File); c != 0 {
@@ -155,33 +159,40 @@ func load(fsys fs.FS, dir string) (*Workspace, error) {
 	return ws, nil
 }
 
-// document reads file as YAML and returns the value of its top-level key,
-// falling back to the embedded default when the workspace lacks the file.
-func (l *loader) document(file, key string) (*yaml.Node, string) {
+// root reads file as YAML and returns its top-level mapping, falling back
+// to the embedded default when the workspace lacks the file.
+func (l *loader) root(file string) (*yaml.Node, string) {
 	src, err := fs.ReadFile(l.fsys, file)
-	name := file
 	if errors.Is(err, fs.ErrNotExist) && l.dir != "" {
 		src, err = fs.ReadFile(DefaultFiles(), file)
-		name = "(default) " + file
 	}
 	if err != nil {
 		l.problem(file, 0, "cannot read: %s", pathErr(err))
-		return nil, name
+		return nil, file
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		line, msg := yamlErrorLine(err)
 		l.problem(file, line, "%s", msg)
-		return nil, name
+		return nil, file
 	}
 	if len(doc.Content) == 0 {
-		l.problem(file, 0, "is empty; it must have a top-level %q key", key)
-		return nil, name
+		l.problem(file, 0, "is empty")
+		return nil, file
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		l.problem(file, root.Line, "must be a mapping with a top-level %q key", key)
-		return nil, name
+		l.problem(file, root.Line, "must be a mapping of keys to values")
+		return nil, file
+	}
+	return root, file
+}
+
+// document returns the value of file's one top-level key.
+func (l *loader) document(file, key string) (*yaml.Node, string) {
+	root, file := l.root(file)
+	if root == nil {
+		return nil, file
 	}
 	var value *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -195,7 +206,7 @@ func (l *loader) document(file, key string) (*yaml.Node, string) {
 	if value == nil {
 		l.problem(file, root.Line, "has no top-level %q key", key)
 	}
-	return value, name
+	return value, file
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

@@ -104,6 +104,9 @@ func TestLoadValid(t *testing.T) {
 	if d, _ := ws.Traits.Get("nps"); d.Category != "Other" {
 		t.Errorf("a trait without a category is in Other, got %q", d.Category)
 	}
+	if ws.Settings.TimeZone != "UTC" || ws.Settings.Usage.MetricsSource != workspace.MetricsFromEvents || ws.Settings.Usage.RetentionDays != 90 {
+		t.Errorf("settings = %+v, want the defaults", ws.Settings)
+	}
 	// fields.yaml is missing: the default labels apply.
 	if got := ws.FieldLabel("renewal_date"); got != "Renewal" {
 		t.Errorf("FieldLabel(renewal_date) = %q, want the default's", got)
@@ -122,9 +125,9 @@ func TestLoadInvalid(t *testing.T) {
 		{"tab indentation", map[string]string{"traits.yaml": "traits:\n\t- key: a\n"},
 			[]string{"DIR/traits.yaml:2: YAML syntax: found character that cannot start any token"}},
 		{"empty file", map[string]string{"traits.yaml": ""},
-			[]string{`DIR/traits.yaml: is empty; it must have a top-level "traits" key`}},
+			[]string{`DIR/traits.yaml: is empty`}},
 		{"not a mapping", map[string]string{"traits.yaml": "- key: a\n"},
-			[]string{`DIR/traits.yaml:1: must be a mapping with a top-level "traits" key`}},
+			[]string{`DIR/traits.yaml:1: must be a mapping of keys to values`}},
 		{"wrong top-level key", map[string]string{"traits.yaml": "trait:\n  - key: a\n"},
 			[]string{`DIR/traits.yaml:1: unknown top-level key "trait" (want "traits")`, `DIR/traits.yaml:1: has no top-level "traits" key`}},
 		{"traits not a list", map[string]string{"traits.yaml": "traits:\n  key: a\n"},
@@ -189,6 +192,23 @@ func TestLoadInvalid(t *testing.T) {
 		}},
 		{"fields not a mapping", map[string]string{"fields.yaml": "fields: [arr]\n"},
 			[]string{"DIR/fields.yaml:1: fields must map field names to labels (arr: ARR)"}},
+		{"settings", map[string]string{"settings.yaml": `timezone: Mars/Olympus
+usage:
+  metrics_source: spreadsheet
+  retention_days: 0
+  feature_property: "the feature"
+  sample_rate: 1
+colour: red
+`}, []string{
+			`DIR/settings.yaml:1: timezone "Mars/Olympus" is not an IANA time zone name (like Europe/Berlin or UTC)`,
+			`DIR/settings.yaml:3: usage.metrics_source "spreadsheet" is not one of events, warehouse`,
+			`DIR/settings.yaml:4: usage.retention_days "0" must be a whole number of days from 1 to 3650`,
+			`DIR/settings.yaml:5: usage.feature_property must be a property name without spaces`,
+			`DIR/settings.yaml:6: unknown setting "sample_rate" (want one of feature_property, metrics_source, retention_days)`,
+			`DIR/settings.yaml:7: unknown setting "colour" (want one of timezone, usage)`,
+		}},
+		{"usage not a mapping", map[string]string{"settings.yaml": "usage: events\n"},
+			[]string{"DIR/settings.yaml:1: must be a mapping of settings"}},
 		{"problems in two files", map[string]string{
 			"traits.yaml": "traits:\n  - key: a\n    type: number\n",
 			"fields.yaml": "fields:\n  arr: ARR\n  arr: Revenue\n",
@@ -209,6 +229,18 @@ func TestLoadInvalid(t *testing.T) {
 				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
+	}
+}
+
+func TestLoadSettings(t *testing.T) {
+	dir := writeWorkspace(t, map[string]string{"settings.yaml": "timezone: Europe/Berlin\nusage:\n  metrics_source: warehouse\n  feature_property: feature\n  retention_days: 30\n"})
+	ws, err := workspace.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ws.Settings
+	if s.Location.String() != "Europe/Berlin" || s.Usage.MetricsSource != "warehouse" || s.Usage.FeatureProperty != "feature" || s.Usage.RetentionDays != 30 {
+		t.Errorf("settings = %+v", s)
 	}
 }
 
