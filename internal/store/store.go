@@ -26,6 +26,7 @@ type Store interface {
 	Users
 	Tokens
 	Sessions
+	Usage
 	// Dialect names the engine: "sqlite" or "postgres".
 	Dialect() string
 	// Close releases the database.

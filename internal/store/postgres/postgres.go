@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/tendhq/tend/internal/store/sqlstore"
 )
@@ -27,13 +28,15 @@ func dialect() sqlstore.Dialect {
 	queries, _ := fs.Sub(files, "sql")
 	migrations, _ := fs.Sub(files, "sql/migrations")
 	return sqlstore.Dialect{
-		Name:       "postgres",
-		Goose:      goose.DialectPostgres,
-		Queries:    queries,
-		Migrations: migrations,
-		Time:       func(t time.Time) any { return t },
-		Unique:     func(err error) (string, bool) { return keyColumn(err, "23505") },
-		ForeignKey: func(err error) (string, bool) { return keyColumn(err, "23503") },
+		Name:  "postgres",
+		Goose: goose.DialectPostgres,
+		// Several replicas may start together on a fresh database.
+		MigrationLock: func() (lock.SessionLocker, error) { return lock.NewPostgresSessionLocker() },
+		Queries:       queries,
+		Migrations:    migrations,
+		Time:          func(t time.Time) any { return t },
+		Unique:        func(err error) (string, bool) { return keyColumn(err, "23505") },
+		ForeignKey:    func(err error) (string, bool) { return keyColumn(err, "23503") },
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/tendhq/tend/internal/derrors"
 )
@@ -36,6 +37,9 @@ type Dialect struct {
 	// ForeignKey reports the field behind a foreign-key violation ("" when
 	// the engine does not say).
 	ForeignKey func(error) (field string, ok bool)
+	// MigrationLock, when set, makes migrations take a database-wide lock,
+	// so that replicas starting together on one database migrate it once.
+	MigrationLock func() (lock.SessionLocker, error)
 }
 
 // DB is a store.Store on one database.
@@ -67,7 +71,15 @@ func Open(ctx context.Context, d Dialect, w, r *sql.DB) (*DB, error) {
 // Migrate applies every migration not yet applied, each in its own
 // transaction.
 func (db *DB) Migrate(ctx context.Context) error {
-	p, err := goose.NewProvider(db.d.Goose, db.w, db.d.Migrations)
+	var opts []goose.ProviderOption
+	if db.d.MigrationLock != nil {
+		l, err := db.d.MigrationLock()
+		if err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(l))
+	}
+	p, err := goose.NewProvider(db.d.Goose, db.w, db.d.Migrations, opts...)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

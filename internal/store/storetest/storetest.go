@@ -39,6 +39,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", userTests},
 		{"Tokens", tokenTests},
 		{"Sessions", sessionTests},
+		{"WriteKeys", writeKeyTests},
+		{"Usage", usageTests},
 		{"Store", storeTests},
 	}
 	for _, g := range groups {

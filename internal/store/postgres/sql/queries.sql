@@ -205,3 +205,258 @@ DELETE FROM sessions WHERE token = $1;
 
 -- name: DeleteExpiredSessions
 DELETE FROM sessions WHERE expiry <= $1;
+
+-- Product usage (0002_usage.sql). store/sqlstore/usage.go explains the row
+-- and batch queries: over the network a batch costs one round trip, so the
+-- hot writes have batch queries that take one array per column.
+
+-- name: InsertWriteKey
+INSERT INTO write_keys (name, prefix, hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5)
+RETURNING id;
+
+-- name: ListWriteKeys
+SELECT id, name, prefix, hash, created_by, created_at, revoked_at, last_used_at
+FROM write_keys ORDER BY created_at DESC, id DESC;
+
+-- name: RevokeWriteKey
+UPDATE write_keys SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1;
+
+-- name: WriteKeyByHash
+SELECT id, name, prefix, hash, created_by, created_at, revoked_at, last_used_at
+FROM write_keys WHERE hash = $1 AND revoked_at IS NULL;
+
+-- name: TouchWriteKey
+UPDATE write_keys SET last_used_at = $2 WHERE id = $1;
+
+-- name: WriteKeyExists
+SELECT count(*) FROM write_keys WHERE id = $1;
+
+-- name: LockEventSeq
+-- Held to commit, so that events become visible in seq order and a replay
+-- from a watermark cannot pass over one that commits late. The key is
+-- arbitrary but fixed: "tend" in ASCII, then 1 for this lock.
+SELECT pg_advisory_xact_lock(1952804452, 1);
+
+-- name: InsertEvents
+-- One array per column, in batch order. Attribution to an account deleted
+-- meanwhile becomes NULL instead of failing the batch. It counts the
+-- events per minute too (as CountMinute does), saving a round trip; the
+-- minutes are written in order, as countMinutes does, so that two writers
+-- cannot deadlock on them.
+WITH inserted AS (
+    INSERT INTO usage_events (source_id, message_id, type, user_key, account_id, name, ts, received_at, body)
+    SELECT e.source_id, e.message_id, e.type, e.user_key, a.id, e.name, e.ts, e.received_at, e.body
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::timestamptz[],
+            $8::timestamptz[], $9::bytea[])
+        WITH ORDINALITY AS e(source_id, message_id, type, user_key, account_id, name, ts, received_at, body, i)
+    LEFT JOIN accounts a ON a.id = e.account_id
+    ORDER BY e.i
+    RETURNING seq, source_id, message_id, received_at
+), counted AS (
+    INSERT INTO usage_minutes (minute, source_id, accepted, rejected)
+    SELECT to_timestamp(floor(extract(epoch FROM received_at) / 60) * 60), source_id, count(*), 0
+    FROM inserted GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (minute, source_id) DO UPDATE SET accepted = usage_minutes.accepted + excluded.accepted
+)
+SELECT seq, source_id, message_id FROM inserted;
+
+-- Message ids are deduplicated in the store's memory, not by a unique index
+-- (store/sqlstore/usage.go says why); these read what it needs.
+
+-- name: RecentMessageIDs
+-- The newest $1 events' keys, to rebuild the deduplication window.
+SELECT seq, source_id, message_id FROM usage_events ORDER BY seq DESC LIMIT $1;
+
+-- name: EventKeysSince
+-- What other replicas committed since the window's newest event; run under
+-- LockEventSeq, so every lower seq is committed.
+-- The LIMIT keeps PostgreSQL's generic plan on the primary key: without it,
+-- "seq > $1" is guessed to match a third of the table and scanned.
+SELECT seq, source_id, message_id FROM usage_events WHERE seq > $1 ORDER BY seq LIMIT $2;
+
+-- name: EventKey
+SELECT source_id, message_id FROM usage_events WHERE seq = $1;
+
+-- name: CountMinute
+INSERT INTO usage_minutes (minute, source_id, accepted, rejected) VALUES ($1, $2, $3, $4)
+ON CONFLICT (minute, source_id) DO UPDATE
+SET accepted = usage_minutes.accepted + excluded.accepted, rejected = usage_minutes.rejected + excluded.rejected;
+
+-- name: UsageUserOrdinals
+-- $1 is a JSON array of user keys. "= ANY (ARRAY(…))" keeps the generic plan
+-- on the key's index; "IN (SELECT …)" is planned as a scan of every user.
+SELECT key, ordinal FROM usage_users WHERE key = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)));
+
+-- name: LockUserOrdinals
+-- Held to commit: whoever holds it is the only one adding users, so the
+-- insert below sees every user committed before it and numbers the rest
+-- without gaps.
+SELECT value FROM usage_state WHERE key = 'user_ordinals' FOR UPDATE;
+
+-- name: InsertUsageUsers
+-- $1 is a JSON array of {"k": key, "t": first seen (unix ms)} in the order
+-- ordinals are to be given; keys already there are skipped. Runs under
+-- LockUserOrdinals.
+WITH missing AS (
+    SELECT e.v->>'k' AS k, (e.v->>'t')::bigint AS t, row_number() OVER (ORDER BY e.i) AS n
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, i)
+    WHERE NOT EXISTS (SELECT 1 FROM usage_users u WHERE u.key = e.v->>'k')
+), total AS (
+    SELECT count(*) AS c FROM missing
+), bump AS (
+    UPDATE usage_state s SET value = s.value + total.c FROM total
+    WHERE s.key = 'user_ordinals'
+    RETURNING s.value - total.c AS base
+)
+INSERT INTO usage_users (ordinal, key, first_seen)
+SELECT bump.base + m.n, m.k, timestamptz 'epoch' + m.t * interval '1 millisecond'
+FROM missing m, bump
+ORDER BY m.n
+RETURNING key, ordinal;
+
+-- name: LinkUsageUser
+-- A link sets only what it names; a deleted account or contact is ignored.
+UPDATE usage_users SET
+    account_id = coalesce((SELECT id FROM accounts WHERE id = $2), account_id),
+    email = CASE WHEN $3 = '' THEN email ELSE $3 END,
+    contact_id = coalesce((SELECT id FROM contacts WHERE id = $4), contact_id)
+WHERE key = $1;
+
+-- name: LinkUsageUsers
+-- The batch form of LinkUsageUser: one array per column, no key twice.
+UPDATE usage_users u SET
+    account_id = coalesce(a.id, u.account_id),
+    email = CASE WHEN l.email = '' THEN u.email ELSE l.email END,
+    contact_id = coalesce(c.id, u.contact_id)
+FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[]) AS l(key, account_id, email, contact_id)
+LEFT JOIN accounts a ON a.id = l.account_id
+LEFT JOIN contacts c ON c.id = l.contact_id
+WHERE u.key = l.key;
+
+-- name: ListUsageUsers
+SELECT ordinal, key, account_id, email, contact_id, first_seen FROM usage_users ORDER BY ordinal;
+
+-- name: UsageUsersOfAccount
+SELECT ordinal, key, account_id, email, contact_id, first_seen FROM usage_users
+WHERE account_id = $1 ORDER BY ordinal LIMIT $2;
+
+-- Events read back with their attribution, unless the account has been
+-- deleted since (a tombstone at or after the event).
+
+-- name: EventsSince
+SELECT e.seq, e.source_id, e.message_id, e.type, e.user_key,
+    CASE WHEN EXISTS (SELECT 1 FROM usage_account_tombstones t WHERE t.account_id = e.account_id AND t.last_seq >= e.seq)
+    THEN NULL ELSE e.account_id END,
+    e.name, e.ts, e.received_at, e.body
+FROM usage_events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2;
+
+-- name: RecentEvents
+SELECT e.seq, e.source_id, e.message_id, e.type, e.user_key,
+    CASE WHEN EXISTS (SELECT 1 FROM usage_account_tombstones t WHERE t.account_id = e.account_id AND t.last_seq >= e.seq)
+    THEN NULL ELSE e.account_id END,
+    e.name, e.ts, e.received_at, e.body
+FROM usage_events e ORDER BY e.seq DESC LIMIT $1;
+
+-- name: RecentEventsOfSource
+SELECT e.seq, e.source_id, e.message_id, e.type, e.user_key,
+    CASE WHEN EXISTS (SELECT 1 FROM usage_account_tombstones t WHERE t.account_id = e.account_id AND t.last_seq >= e.seq)
+    THEN NULL ELSE e.account_id END,
+    e.name, e.ts, e.received_at, e.body
+FROM usage_events e WHERE e.source_id = $1 ORDER BY e.seq DESC LIMIT $2;
+
+-- name: PurgeEvents
+DELETE FROM usage_events WHERE seq IN (
+    SELECT seq FROM usage_events WHERE received_at < $1 ORDER BY received_at LIMIT $2);
+
+-- name: PurgeTombstones
+-- A tombstone older than every event masks nothing.
+DELETE FROM usage_account_tombstones
+WHERE last_seq < coalesce((SELECT min(seq) FROM usage_events), 9223372036854775807);
+
+-- name: PurgeMinutes
+DELETE FROM usage_minutes WHERE minute < $1;
+
+-- name: PurgeRejections
+DELETE FROM usage_rejections WHERE received_at < $1;
+
+-- name: EventCountsPerMinute
+SELECT minute, source_id, accepted, rejected FROM usage_minutes WHERE minute >= $1 ORDER BY minute, source_id;
+
+-- name: InsertRejection
+INSERT INTO usage_rejections (source_id, received_at, idx, message_id, reason, body) VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id;
+
+-- name: TrimRejections
+-- Keeps the newest $1.
+DELETE FROM usage_rejections WHERE id <= (SELECT id FROM usage_rejections ORDER BY id DESC LIMIT 1 OFFSET $1);
+
+-- name: RecentRejections
+SELECT id, source_id, received_at, idx, message_id, reason, body FROM usage_rejections ORDER BY id DESC LIMIT $1;
+
+-- name: RecentRejectionsOfSource
+SELECT id, source_id, received_at, idx, message_id, reason, body FROM usage_rejections
+WHERE source_id = $1 ORDER BY id DESC LIMIT $2;
+
+-- name: UpsertDay
+-- Days of an account deleted meanwhile are dropped.
+INSERT INTO usage_days (account_id, day, blob)
+SELECT $1::bigint, $2::integer, $3::bytea WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
+ON CONFLICT (account_id, day) DO UPDATE SET blob = excluded.blob;
+
+-- name: UpsertDays
+-- The batch form of UpsertDay: one array per column, no key twice.
+INSERT INTO usage_days (account_id, day, blob)
+SELECT d.account_id, d.day, d.blob
+FROM unnest($1::bigint[], $2::integer[], $3::bytea[]) AS d(account_id, day, blob)
+JOIN accounts a ON a.id = d.account_id
+ON CONFLICT (account_id, day) DO UPDATE SET blob = excluded.blob;
+
+-- name: LoadDays
+SELECT account_id, day, blob FROM usage_days ORDER BY account_id, day;
+
+-- name: LoadAccountDays
+SELECT account_id, day, blob FROM usage_days WHERE account_id = $1 ORDER BY day;
+
+-- name: SetUsageState
+INSERT INTO usage_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- name: GetUsageState
+SELECT value FROM usage_state WHERE key = $1;
+
+-- name: UpsertFeatureUse
+INSERT INTO usage_features (account_id, ordinal, feature, first_at)
+SELECT $1::bigint, $2::bigint, $3::text, $4::timestamptz WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
+ON CONFLICT (account_id, ordinal, feature) DO UPDATE SET first_at = excluded.first_at
+WHERE excluded.first_at < usage_features.first_at;
+
+-- name: UpsertFeatureUses
+-- The batch form of UpsertFeatureUse: one array per column, no key twice.
+INSERT INTO usage_features (account_id, ordinal, feature, first_at)
+SELECT f.account_id, f.ordinal, f.feature, f.first_at
+FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) AS f(account_id, ordinal, feature, first_at)
+JOIN accounts a ON a.id = f.account_id
+ON CONFLICT (account_id, ordinal, feature) DO UPDATE SET first_at = excluded.first_at
+WHERE excluded.first_at < usage_features.first_at;
+
+-- name: ListFeatureUses
+SELECT account_id, ordinal, feature, first_at FROM usage_features
+WHERE account_id = $1 AND ordinal = 0 ORDER BY first_at, feature;
+
+-- name: LoadFeatureUses
+SELECT account_id, ordinal, feature, first_at FROM usage_features ORDER BY account_id, ordinal, feature;
+
+-- name: FeatureAdoption
+SELECT feature, min(first_at), count(*) FILTER (WHERE ordinal > 0) FROM usage_features
+WHERE account_id = $1 GROUP BY feature ORDER BY min(first_at), feature;
+
+-- name: UpsertFirstPing
+INSERT INTO usage_accounts (account_id, first_ping_at)
+SELECT $1::bigint, $2::timestamptz WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
+ON CONFLICT (account_id) DO UPDATE SET first_ping_at = excluded.first_ping_at
+WHERE excluded.first_ping_at < usage_accounts.first_ping_at;
+
+-- name: FirstPing
+SELECT first_ping_at FROM usage_accounts WHERE account_id = $1;
+
+-- name: ListFirstPings
+SELECT account_id, first_ping_at FROM usage_accounts ORDER BY account_id;

@@ -206,3 +206,191 @@ DELETE FROM sessions WHERE token = $1;
 
 -- name: DeleteExpiredSessions
 DELETE FROM sessions WHERE expiry <= $1;
+
+-- Product usage (0002_usage.sql). store/sqlstore/usage.go explains the row
+-- and batch queries: SQLite has only row queries, run on statements
+-- prepared once per store.
+
+-- name: InsertWriteKey
+INSERT INTO write_keys (name, prefix, hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5)
+RETURNING id;
+
+-- name: ListWriteKeys
+SELECT id, name, prefix, hash, created_by, created_at, revoked_at, last_used_at
+FROM write_keys ORDER BY created_at DESC, id DESC;
+
+-- name: RevokeWriteKey
+UPDATE write_keys SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1;
+
+-- name: WriteKeyByHash
+SELECT id, name, prefix, hash, created_by, created_at, revoked_at, last_used_at
+FROM write_keys WHERE hash = $1 AND revoked_at IS NULL;
+
+-- name: TouchWriteKey
+UPDATE write_keys SET last_used_at = $2 WHERE id = $1;
+
+-- name: WriteKeyExists
+SELECT count(*) FROM write_keys WHERE id = $1;
+
+-- name: LockEventSeq
+-- Nothing to lock: the one writer connection commits in seq order.
+
+-- name: InsertEvent
+-- Attribution to an account deleted meanwhile becomes NULL instead of
+-- failing the batch. The seq is the new rowid.
+INSERT INTO usage_events (source_id, message_id, type, user_key, account_id, name, ts, received_at, body)
+VALUES ($1, $2, $3, $4, (SELECT id FROM accounts WHERE id = $5), $6, $7, $8, $9);
+
+-- Message ids are deduplicated in the store's memory, not by a unique index
+-- (store/sqlstore/usage.go says why); these read what it needs.
+
+-- name: RecentMessageIDs
+-- The newest $1 events' keys, to rebuild the deduplication window.
+SELECT seq, source_id, message_id FROM usage_events ORDER BY seq DESC LIMIT $1;
+
+-- name: EventKeysSince
+-- What other processes committed since the window's newest event.
+-- The LIMIT keeps PostgreSQL's generic plan on the primary key: without it,
+-- "seq > $1" is guessed to match a third of the table and scanned.
+SELECT seq, source_id, message_id FROM usage_events WHERE seq > $1 ORDER BY seq LIMIT $2;
+
+-- name: EventKey
+SELECT source_id, message_id FROM usage_events WHERE seq = $1;
+
+-- name: CountMinute
+INSERT INTO usage_minutes (minute, source_id, accepted, rejected) VALUES ($1, $2, $3, $4)
+ON CONFLICT (minute, source_id) DO UPDATE
+SET accepted = usage_minutes.accepted + excluded.accepted, rejected = usage_minutes.rejected + excluded.rejected;
+
+-- name: UsageUserOrdinals
+-- $1 is a JSON array of user keys.
+SELECT key, ordinal FROM usage_users WHERE key IN (SELECT value FROM json_each($1));
+
+-- name: LockUserOrdinals
+-- Nothing to lock: the one writer connection allocates ordinals alone.
+
+-- name: InsertUsageUsers
+-- $1 is a JSON array of {"k": key, "t": first seen (unix ms)} in the order
+-- ordinals are to be given. The ordinal is the rowid: the next one, with no
+-- gaps (WHERE true is SQLite's way to parse an upsert from a SELECT).
+INSERT INTO usage_users (key, first_seen)
+SELECT json_extract(j.value, '$.k'), json_extract(j.value, '$.t') FROM json_each($1) j WHERE true ORDER BY j.key
+ON CONFLICT (key) DO NOTHING
+RETURNING key, ordinal;
+
+-- name: LinkUsageUser
+-- A link sets only what it names; a deleted account or contact is ignored.
+UPDATE usage_users SET
+    account_id = coalesce((SELECT id FROM accounts WHERE id = $2), account_id),
+    email = CASE WHEN $3 = '' THEN email ELSE $3 END,
+    contact_id = coalesce((SELECT id FROM contacts WHERE id = $4), contact_id)
+WHERE key = $1;
+
+-- name: ListUsageUsers
+SELECT ordinal, key, account_id, email, contact_id, first_seen FROM usage_users ORDER BY ordinal;
+
+-- name: UsageUsersOfAccount
+SELECT ordinal, key, account_id, email, contact_id, first_seen FROM usage_users
+WHERE account_id = $1 ORDER BY ordinal LIMIT $2;
+
+-- Events read back with their attribution, unless the account has been
+-- deleted since (a tombstone at or after the event).
+
+-- name: EventsSince
+SELECT e.seq, e.source_id, e.message_id, e.type, e.user_key,
+    CASE WHEN EXISTS (SELECT 1 FROM usage_account_tombstones t WHERE t.account_id = e.account_id AND t.last_seq >= e.seq)
+    THEN NULL ELSE e.account_id END,
+    e.name, e.ts, e.received_at, e.body
+FROM usage_events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2;
+
+-- name: RecentEvents
+SELECT e.seq, e.source_id, e.message_id, e.type, e.user_key,
+    CASE WHEN EXISTS (SELECT 1 FROM usage_account_tombstones t WHERE t.account_id = e.account_id AND t.last_seq >= e.seq)
+    THEN NULL ELSE e.account_id END,
+    e.name, e.ts, e.received_at, e.body
+FROM usage_events e ORDER BY e.seq DESC LIMIT $1;
+
+-- name: RecentEventsOfSource
+SELECT e.seq, e.source_id, e.message_id, e.type, e.user_key,
+    CASE WHEN EXISTS (SELECT 1 FROM usage_account_tombstones t WHERE t.account_id = e.account_id AND t.last_seq >= e.seq)
+    THEN NULL ELSE e.account_id END,
+    e.name, e.ts, e.received_at, e.body
+FROM usage_events e WHERE e.source_id = $1 ORDER BY e.seq DESC LIMIT $2;
+
+-- name: PurgeEvents
+DELETE FROM usage_events WHERE seq IN (
+    SELECT seq FROM usage_events WHERE received_at < $1 ORDER BY received_at LIMIT $2);
+
+-- name: PurgeTombstones
+-- A tombstone older than every event masks nothing.
+DELETE FROM usage_account_tombstones
+WHERE last_seq < coalesce((SELECT min(seq) FROM usage_events), 9223372036854775807);
+
+-- name: PurgeMinutes
+DELETE FROM usage_minutes WHERE minute < $1;
+
+-- name: PurgeRejections
+DELETE FROM usage_rejections WHERE received_at < $1;
+
+-- name: EventCountsPerMinute
+SELECT minute, source_id, accepted, rejected FROM usage_minutes WHERE minute >= $1 ORDER BY minute, source_id;
+
+-- name: InsertRejection
+INSERT INTO usage_rejections (source_id, received_at, idx, message_id, reason, body) VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id;
+
+-- name: TrimRejections
+-- Keeps the newest $1.
+DELETE FROM usage_rejections WHERE id <= (SELECT id FROM usage_rejections ORDER BY id DESC LIMIT 1 OFFSET $1);
+
+-- name: RecentRejections
+SELECT id, source_id, received_at, idx, message_id, reason, body FROM usage_rejections ORDER BY id DESC LIMIT $1;
+
+-- name: RecentRejectionsOfSource
+SELECT id, source_id, received_at, idx, message_id, reason, body FROM usage_rejections
+WHERE source_id = $1 ORDER BY id DESC LIMIT $2;
+
+-- name: UpsertDay
+-- Days of an account deleted meanwhile are dropped.
+INSERT INTO usage_days (account_id, day, blob) SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
+ON CONFLICT (account_id, day) DO UPDATE SET blob = excluded.blob;
+
+-- name: LoadDays
+SELECT account_id, day, blob FROM usage_days ORDER BY account_id, day;
+
+-- name: LoadAccountDays
+SELECT account_id, day, blob FROM usage_days WHERE account_id = $1 ORDER BY day;
+
+-- name: SetUsageState
+INSERT INTO usage_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- name: GetUsageState
+SELECT value FROM usage_state WHERE key = $1;
+
+-- name: UpsertFeatureUse
+INSERT INTO usage_features (account_id, ordinal, feature, first_at)
+SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
+ON CONFLICT (account_id, ordinal, feature) DO UPDATE SET first_at = excluded.first_at
+WHERE excluded.first_at < usage_features.first_at;
+
+-- name: ListFeatureUses
+SELECT account_id, ordinal, feature, first_at FROM usage_features
+WHERE account_id = $1 AND ordinal = 0 ORDER BY first_at, feature;
+
+-- name: LoadFeatureUses
+SELECT account_id, ordinal, feature, first_at FROM usage_features ORDER BY account_id, ordinal, feature;
+
+-- name: FeatureAdoption
+SELECT feature, min(first_at), count(*) FILTER (WHERE ordinal > 0) FROM usage_features
+WHERE account_id = $1 GROUP BY feature ORDER BY min(first_at), feature;
+
+-- name: UpsertFirstPing
+INSERT INTO usage_accounts (account_id, first_ping_at) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
+ON CONFLICT (account_id) DO UPDATE SET first_ping_at = excluded.first_ping_at
+WHERE excluded.first_ping_at < usage_accounts.first_ping_at;
+
+-- name: FirstPing
+SELECT first_ping_at FROM usage_accounts WHERE account_id = $1;
+
+-- name: ListFirstPings
+SELECT account_id, first_ping_at FROM usage_accounts ORDER BY account_id;

@@ -1,0 +1,74 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tendhq/tend/internal/store"
+)
+
+// SharedDatabase checks deduplication between two stores open on one
+// database: two processes on a SQLite file (tend import beside tend serve),
+// two replicas on PostgreSQL. a and b must be new handles on the same
+// empty, migrated database. Neither may store an event the other has
+// stored, including after a restart (b opens its window after a wrote).
+func SharedDatabase(t *testing.T, a, b store.Store) {
+	ctx := context.Background()
+	src := store.WriteKey{Name: "web app", Prefix: "wk_web", Hash: []byte("shared-database")}
+	if err := a.CreateWriteKey(ctx, &src); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, time.March, 14, 10, 0, 0, 0, time.UTC)
+	ev := func(msg string) store.Event { return track(src.ID, msg, "user-"+msg, at) }
+	send := func(st store.Store, name string, msgs ...string) []int {
+		t.Helper()
+		evs := make([]store.Event, len(msgs))
+		for i, m := range msgs {
+			evs[i] = ev(m)
+		}
+		res, err := st.AppendEvents(ctx, evs)
+		if err != nil {
+			t.Fatalf("%s: AppendEvents: %v", name, err)
+		}
+		return res.Accepted
+	}
+	if got := send(a, "a", "m1", "m2"); !slices.Equal(got, []int{0, 1}) {
+		t.Errorf("a accepted %v of m1 m2, want both", got)
+	}
+	if got := send(b, "b", "m2", "m3"); !slices.Equal(got, []int{1}) {
+		t.Errorf("b accepted %v of m2 m3, want only m3 (a stored m2)", got)
+	}
+	if got := send(a, "a", "m3", "m4"); !slices.Equal(got, []int{1}) {
+		t.Errorf("a accepted %v of m3 m4, want only m4 (b stored m3)", got)
+	}
+	if got := send(b, "b", "m4", "m1"); len(got) != 0 {
+		t.Errorf("b accepted %v of m4 m1, want neither", got)
+	}
+	evs, err := b.EventsSince(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := messageIDs(evs); !slices.Equal(got, []string{"m1", "m2", "m3", "m4"}) {
+		t.Errorf("stored %v, want m1 m2 m3 m4 once each", got)
+	}
+	for _, st := range []store.Store{a, b} {
+		ords, err := st.LinkUsers(ctx, []store.UserLink{{Key: "user-m3"}, {Key: "user-m5"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]uint32{"user-m3": 3, "user-m5": 5}; fmt.Sprint(ords) != fmt.Sprint(want) {
+			t.Errorf("ordinals %v, want %v on both handles", ords, want)
+		}
+	}
+
+	// Purged by one, an id is new again for the other.
+	if _, err := b.PurgeEvents(ctx, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := send(a, "a", "m1"); !slices.Equal(got, []int{0}) {
+		t.Errorf("a accepted %v of a purged m1, want it", got)
+	}
+}
