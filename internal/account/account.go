@@ -53,6 +53,11 @@ var (
 	Deployments   = []string{"", "cloud", "self_hosted"}
 	Entitlements  = []string{"code_search", "ai_assistant"}
 	HealthColors  = []string{"", "green", "yellow", "red"}
+	// The handbook's segments (004, 001), programs and lifecycle stages
+	// (004, 002). An empty value means "not assigned yet".
+	Segments = []string{"Strategic", "Enterprise", "Commercial"}
+	Programs = []string{"Managed", "Scaled Success"}
+	Stages   = []string{"0. Prospect", "1. Onboarding", "2. Adopting", "3. Nurturing", "4. Renewing", "Churned"}
 )
 
 // Validate checks the account's fields and returns the first fault as a
@@ -87,9 +92,12 @@ func (a *Account) Validate() error {
 			return derrors.Field(derrors.Unprocessable, "entitlements", "%q is not one of %s", e, strings.Join(Entitlements, ", "))
 		}
 	}
-	for name, v := range map[string]string{"segment": a.Segment, "program": a.Program, "stage": a.Stage} {
-		if len(v) > 64 {
-			return derrors.Field(derrors.Unprocessable, name, "is longer than 64 characters")
+	for _, f := range []struct {
+		name, value string
+		values      []string
+	}{{"segment", a.Segment, Segments}, {"program", a.Program, Programs}, {"stage", a.Stage, Stages}} {
+		if f.value != "" && !slices.Contains(f.values, f.value) {
+			return derrors.Field(derrors.Unprocessable, f.name, "%q is not one of %s", f.value, strings.Join(f.values, ", "))
 		}
 	}
 	if !a.CloseDate.IsZero() && !a.RenewalDate.IsZero() && !a.CloseDate.Before(a.RenewalDate) {

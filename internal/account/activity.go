@@ -15,12 +15,18 @@ type Actor struct {
 // System returns an actor that is not a person.
 func System(name, source string) Actor { return Actor{Name: name, Source: source} }
 
+// MaxNoteLength caps a note, in characters, wherever it is written.
+const MaxNoteLength = 10_000
+
 // Activity kinds on the account timeline.
 const (
 	ActivityNote         = "note"
 	ActivityCreated      = "created"
 	ActivityFieldChanged = "field_changed"
 	ActivityTraitChanged = "trait_changed"
+	// ActivityUsage marks a usage milestone: the first product ping, a
+	// feature's first use.
+	ActivityUsage = "usage"
 )
 
 // Activity is one entry of an account's timeline.

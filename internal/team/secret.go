@@ -81,6 +81,17 @@ func NewTokenSecret() (secret string, hash []byte, err error) {
 	return secret, HashToken(secret), nil
 }
 
+// MaxTokenName caps a token's name.
+const MaxTokenName = 100
+
+// CanHoldToken refuses a token for a disabled member: it would not work.
+func CanHoldToken(u User) error {
+	if u.Disabled {
+		return derrors.Field(derrors.Unprocessable, "user", "%s is disabled; a token for them would not work", u.Email)
+	}
+	return nil
+}
+
 // HashToken returns the stored form of a token secret. Tokens are 160 random
 // bits, so a fast hash is enough (no dictionary to guard against).
 func HashToken(secret string) []byte {
@@ -91,6 +102,9 @@ func HashToken(secret string) []byte {
 // NewToken returns a new API token for the user, ready to store, and its
 // secret, which is shown once and never stored.
 func NewToken(userID int64, name string) (secret string, t Token, err error) {
+	if len(name) > MaxTokenName {
+		return "", Token{}, derrors.Field(derrors.Unprocessable, "name", "is longer than %d characters", MaxTokenName)
+	}
 	secret, hash, err := NewTokenSecret()
 	if err != nil {
 		return "", Token{}, err

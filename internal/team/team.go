@@ -49,6 +49,10 @@ func (r Role) Label() string {
 // CanWrite reports whether the role may change data. Viewers only read.
 func (r Role) CanWrite() bool { return slices.Contains(Roles, r) && r != Viewer }
 
+// IsLead reports whether the role leads the team (admins and managers):
+// only leads delete accounts.
+func (r Role) IsLead() bool { return r == Admin || r == Manager }
+
 // IsAdmin reports whether the role manages users and tokens.
 func (r Role) IsAdmin() bool { return r == Admin }
 

@@ -106,3 +106,9 @@ func (l *loader) mapping(file string, n *yaml.Node, handlers map[string]func(*ya
 		h(v)
 	}
 }
+
+// UsageTraits are the computed traits the usage engine writes from product
+// events. With usage.metrics_source: warehouse they become warehouse traits
+// instead, so that a sync may set them and the engine leaves them alone.
+var UsageTraits = []string{"usage_score", "last_month_mau_over_seats", "last_month_mau", "active_users_30d",
+	"seat_utilization", "first_usage_ping"}

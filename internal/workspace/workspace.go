@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"reflect"
 	"regexp"
 	"slices"
@@ -143,6 +144,7 @@ func (l *loader) problem(file string, line int, format string, args ...any) {
 func load(fsys fs.FS, dir string) (*Workspace, error) {
 	l := &loader{fsys: fsys, dir: dir}
 	ws := &Workspace{Dir: dir}
+	l.unknownFiles()
 	traits := l.traits()
 	ws.Fields = l.fields()
 	ws.Settings = l.settings()
@@ -155,8 +157,42 @@ func load(fsys fs.FS, dir string) (*Workspace, error) {
 		})
 		return nil, &LoadError{Problems: l.problems}
 	}
+	if ws.Settings.Usage.MetricsSource == MetricsFromWarehouse {
+		for i, d := range traits {
+			if slices.Contains(UsageTraits, d.Key) && d.Source == account.SourceComputed {
+				traits[i].Source = account.SourceWarehouse
+			}
+		}
+	}
 	ws.Traits = account.NewTraitDefs(traits)
 	return ws, nil
+}
+
+// Files lists the files a workspace may hold.
+var Files = []string{TraitsFile, FieldsFile, SettingsFile}
+
+// unknownFiles reports YAML files the workspace does not read, so that a
+// misnamed file (trait.yaml, traits.yml) is an error rather than silently
+// replaced by the default.
+func (l *loader) unknownFiles() {
+	entries, err := fs.ReadDir(l.fsys, ".")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		ext := path.Ext(name)
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml") || slices.Contains(Files, name) {
+			continue
+		}
+		hint := ""
+		for _, known := range Files {
+			if strings.TrimSuffix(name, ext) == strings.TrimSuffix(known, ".yaml") || strings.TrimSuffix(name, ext)+"s" == strings.TrimSuffix(known, ".yaml") {
+				hint = fmt.Sprintf("; did you mean %s?", known)
+			}
+		}
+		l.problem(name, 0, "is not a workspace file (the files are %s)%s", strings.Join(Files, ", "), hint)
+	}
 }
 
 // root reads file as YAML and returns its top-level mapping, falling back

@@ -209,6 +209,11 @@ colour: red
 		}},
 		{"usage not a mapping", map[string]string{"settings.yaml": "usage: events\n"},
 			[]string{"DIR/settings.yaml:1: must be a mapping of settings"}},
+		{"misnamed files", map[string]string{"trait.yaml": "traits: []\n", "fields.yml": "fields: {}\n", "notes.yaml": "x: 1\n"}, []string{
+			"DIR/fields.yml: is not a workspace file (the files are traits.yaml, fields.yaml, settings.yaml); did you mean fields.yaml?",
+			"DIR/notes.yaml: is not a workspace file (the files are traits.yaml, fields.yaml, settings.yaml)",
+			"DIR/trait.yaml: is not a workspace file (the files are traits.yaml, fields.yaml, settings.yaml); did you mean traits.yaml?",
+		}},
 		{"problems in two files", map[string]string{
 			"traits.yaml": "traits:\n  - key: a\n    type: number\n",
 			"fields.yaml": "fields:\n  arr: ARR\n  arr: Revenue\n",
@@ -239,6 +244,9 @@ func TestLoadSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := ws.Settings
+	if d, _ := ws.Traits.Get("usage_score"); d.Source != account.SourceWarehouse {
+		t.Errorf("with metrics from the warehouse, usage_score's source is %s", d.Source)
+	}
 	if s.Location.String() != "Europe/Berlin" || s.Usage.MetricsSource != "warehouse" || s.Usage.FeatureProperty != "feature" || s.Usage.RetentionDays != 30 {
 		t.Errorf("settings = %+v", s)
 	}
