@@ -1,0 +1,824 @@
+// Package engine is Tend's imperative shell: it takes changes (product
+// events today; trait writes and clock ticks as later capabilities land),
+// keeps the live state the pure packages compute from, persists it and
+// writes the results back as computed traits.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/date"
+	"github.com/tendhq/tend/internal/ingest"
+	"github.com/tendhq/tend/internal/store"
+	"github.com/tendhq/tend/internal/usage"
+	"github.com/tendhq/tend/internal/workspace"
+)
+
+// UsageConfig is what the usage engine needs.
+type UsageConfig struct {
+	Store     store.Store
+	Workspace *workspace.Workspace
+	Logger    *slog.Logger
+	// Now is the engine's clock.
+	Now func() time.Time
+	// FlushEvery is how often derived state is saved and computed traits
+	// are written: the bound on "an event shows in the metrics" (default 1 s).
+	FlushEvery time.Duration
+}
+
+// Usage turns product events into per-account usage: it commits each
+// request's events (a 2xx from ingestion means they are stored), applies
+// them to in-memory day bitmaps at once, and every FlushEvery saves the
+// changed days with a watermark and writes the computed usage traits.
+//
+// Events are committed by one goroutine in groups: requests that arrive
+// while a transaction commits share the next one, so the cost of a commit
+// is spread over every request waiting for it.
+type Usage struct {
+	cfg      UsageConfig
+	st       store.Store
+	loc      *time.Location
+	log      *slog.Logger
+	accounts *accountIndex
+	requests chan *ingestRequest
+
+	mu sync.RWMutex
+	// idx is each account's activity index.
+	idx map[int64]*usage.Account
+	// partial marks accounts whose days before the horizon were dropped
+	// from memory (they are in the store): a late event for such a day
+	// loads them back first.
+	partial map[int64]bool
+	// users maps a user key to its ordinal and linked account.
+	users map[string]userState
+	// dirtyDays are the days changed since the last flush.
+	dirtyDays map[int64]map[usage.Day]bool
+	// dirtyMetrics are accounts whose computed traits may have changed.
+	dirtyMetrics map[int64]bool
+	// pendingFeatures and pendingPings await the next flush.
+	pendingFeatures []store.FeatureUse
+	pendingPings    map[int64]time.Time
+	// signals are first pings and first feature uses to put on timelines.
+	signals []Signal
+	// applied is the Seq of the newest event applied to idx.
+	applied int64
+	// written caches the computed traits last written per account, so an
+	// unchanged metric costs no store call.
+	written map[int64]map[string]any
+	// today is the local day of the last maintenance.
+	today usage.Day
+
+	flushMu sync.Mutex // one flush at a time
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+type userState struct {
+	ordinal uint32
+	account int64 // 0: not linked
+}
+
+// Signal is something the usage engine noticed for the first time.
+type Signal struct {
+	Kind      string // SignalFirstPing or SignalFirstFeatureUse
+	AccountID int64
+	Feature   string
+	At        time.Time
+}
+
+// The signal kinds.
+const (
+	SignalFirstPing       = "first_usage_ping"
+	SignalFirstFeatureUse = "feature_first_used"
+)
+
+type ingestRequest struct {
+	source   store.WriteKey
+	events   []ingest.Event
+	rejected []ingest.Rejection
+	result   chan ingestResult
+}
+
+type ingestResult struct {
+	res IngestResult
+	err error
+}
+
+// IngestResult says what happened to a request's events.
+type IngestResult struct {
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+}
+
+// maxGroup caps the events of one commit group.
+const maxGroup = 20_000
+
+// NewUsage loads the saved usage state, replays the events stored after
+// its watermark, and starts the committer and the flush loop. Close stops
+// them after a last flush.
+func NewUsage(ctx context.Context, cfg UsageConfig) (*Usage, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.FlushEvery <= 0 {
+		cfg.FlushEvery = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	loc := cfg.Workspace.Settings.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	u := &Usage{
+		cfg: cfg, st: cfg.Store, loc: loc, log: cfg.Logger, accounts: newAccountIndex(cfg.Store),
+		requests: make(chan *ingestRequest, 256),
+		idx:      map[int64]*usage.Account{}, partial: map[int64]bool{}, users: map[string]userState{},
+		dirtyDays: map[int64]map[usage.Day]bool{}, dirtyMetrics: map[int64]bool{},
+		pendingPings: map[int64]time.Time{}, written: map[int64]map[string]any{},
+		done: make(chan struct{}),
+	}
+	if err := u.load(ctx); err != nil {
+		return nil, fmt.Errorf("usage engine: load: %w", err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	u.stop = stop
+	go u.run(runCtx)
+	return u, nil
+}
+
+// load rebuilds the in-memory state from the store.
+func (u *Usage) load(ctx context.Context) error {
+	if err := u.accounts.load(ctx); err != nil {
+		return err
+	}
+	now := u.cfg.Now()
+	u.today = usage.DayOf(now, u.loc)
+	horizon := usage.NewAccount(u.loc).Horizon(now)
+	err := u.st.ListUsageUsers(ctx, func(us store.UsageUser) error {
+		s := userState{ordinal: us.Ordinal}
+		if us.AccountID != nil {
+			s.account = *us.AccountID
+		}
+		u.users[us.Key] = s
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = u.st.LoadDays(ctx, func(b store.DayBlob) error {
+		if usage.Day(b.Day) < horizon {
+			u.partial[b.AccountID] = true
+			return nil
+		}
+		return u.account(b.AccountID).UnmarshalDay(usage.Day(b.Day), b.Blob)
+	})
+	if err != nil {
+		return err
+	}
+	var uses []store.FeatureUse
+	if err := u.st.LoadFeatureUses(ctx, func(f store.FeatureUse) error { uses = append(uses, f); return nil }); err != nil {
+		return err
+	}
+	for _, f := range uses {
+		if f.Ordinal == 0 {
+			continue // the account-level row is the minimum of the users' rows
+		}
+		if _, err := u.account(f.AccountID).UseFeature(f.Feature, f.Ordinal, f.At); err != nil {
+			return err
+		}
+	}
+	pings, err := u.st.ListFirstPings(ctx)
+	if err != nil {
+		return err
+	}
+	for id, at := range pings {
+		u.account(id).RestoreFirstPing(at)
+	}
+	if u.applied, err = u.st.Watermark(ctx); err != nil {
+		return err
+	}
+	// Replay what was committed after the last flush: acknowledged events
+	// are never lost to a crash.
+	for {
+		evs, err := u.st.EventsSince(ctx, u.applied, 5000)
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		var links []store.UserLink
+		for _, ev := range evs {
+			links = append(links, linkOf(ev, decodeBody(ev.Body))...)
+		}
+		ords, err := u.st.LinkUsers(ctx, links)
+		if err != nil {
+			return err
+		}
+		u.mu.Lock()
+		for _, l := range links {
+			u.noteLink(l, ords[l.Key])
+		}
+		for _, ev := range evs {
+			body := decodeBody(ev.Body)
+			st, ok := u.users[ev.UserKey]
+			if !ok {
+				// Users are created with their events; a user unknown
+				// here was created after the list above.
+				ords, err := u.st.LinkUsers(ctx, []store.UserLink{{Key: ev.UserKey, Seen: ev.Timestamp}})
+				if err != nil {
+					u.mu.Unlock()
+					return err
+				}
+				st = userState{ordinal: ords[ev.UserKey]}
+				u.users[ev.UserKey] = st
+			}
+			if err := u.applyLocked(ctx, ev, st.ordinal, u.featureOf(ev, body), false); err != nil {
+				u.mu.Unlock()
+				return err
+			}
+			u.applied = ev.Seq
+		}
+		u.mu.Unlock()
+	}
+	u.signals = nil // replayed signals were recorded before the crash or are lost with it
+	for id := range u.idx {
+		u.dirtyMetrics[id] = true
+	}
+	return nil
+}
+
+// account returns the index of an account, creating it. The caller holds
+// mu (or is loading).
+func (u *Usage) account(id int64) *usage.Account {
+	a, ok := u.idx[id]
+	if !ok {
+		a = usage.NewAccount(u.loc)
+		u.idx[id] = a
+	}
+	return a
+}
+
+// Ingest commits a decoded request's events and records its rejected ones.
+// It returns once the events are durably stored and applied.
+func (u *Usage) Ingest(ctx context.Context, source store.WriteKey, b ingest.Batch) (IngestResult, error) {
+	req := &ingestRequest{source: source, events: b.Events, rejected: b.Rejected, result: make(chan ingestResult, 1)}
+	select {
+	case u.requests <- req:
+	case <-ctx.Done():
+		return IngestResult{}, ctx.Err()
+	case <-u.done:
+		return IngestResult{}, errors.New("usage engine: stopped")
+	}
+	select {
+	case r := <-req.result:
+		return r.res, r.err
+	case <-ctx.Done():
+		// The group may still commit; the sender's retry is then a
+		// duplicate, which the message id absorbs.
+		return IngestResult{}, ctx.Err()
+	}
+}
+
+// run is the committer and the flush loop.
+func (u *Usage) run(ctx context.Context) {
+	defer close(u.done)
+	tick := time.NewTicker(u.cfg.FlushEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			u.drain()
+			if err := u.Flush(context.Background()); err != nil {
+				u.log.Error("usage: last flush", "err", err)
+			}
+			return
+		case req := <-u.requests:
+			group := []*ingestRequest{req}
+			n := len(req.events)
+		more:
+			for n < maxGroup {
+				select {
+				case r := <-u.requests:
+					group = append(group, r)
+					n += len(r.events)
+				default:
+					break more
+				}
+			}
+			u.commit(ctx, group)
+		case <-tick.C:
+			if err := u.Flush(ctx); err != nil && ctx.Err() == nil {
+				u.log.Error("usage: flush", "err", err)
+			}
+		}
+	}
+}
+
+// drain answers the requests still queued at shutdown.
+func (u *Usage) drain() {
+	for {
+		select {
+		case r := <-u.requests:
+			u.commit(context.Background(), []*ingestRequest{r})
+		default:
+			return
+		}
+	}
+}
+
+// commit stores a group of requests' events in one transaction, then
+// applies them and answers each request.
+func (u *Usage) commit(ctx context.Context, group []*ingestRequest) {
+	var evs []store.Event
+	var bodies []eventBody
+	var rejections []store.Rejection
+	for _, r := range group {
+		for _, e := range r.events {
+			se := store.Event{SourceID: r.source.ID, MessageID: e.MessageID, Type: string(e.Type), UserKey: userKey(e),
+				Name: e.Event, Timestamp: e.Timestamp, ReceivedAt: e.ReceivedAt, Body: e.Raw}
+			if se.Name == "" {
+				se.Name = e.Name
+			}
+			if id, ok := u.accounts.resolve(ctx, e.AccountGroupID()); ok {
+				se.AccountID = &id
+			}
+			evs = append(evs, se)
+			bodies = append(bodies, eventBody{Properties: e.Properties, Traits: e.Traits})
+		}
+		for _, rj := range r.rejected {
+			rejections = append(rejections, store.Rejection{SourceID: r.source.ID, ReceivedAt: u.cfg.Now(), Index: rj.Index,
+				MessageID: rj.MessageID, Reason: rj.Reason, Body: rj.Raw})
+		}
+	}
+	answer := func(err error, perReq []IngestResult) {
+		for i, r := range group {
+			var res IngestResult
+			if perReq != nil {
+				res = perReq[i]
+			}
+			r.result <- ingestResult{res, err}
+		}
+	}
+	res, err := u.st.AppendEvents(ctx, evs)
+	if err != nil {
+		answer(err, nil)
+		return
+	}
+	// Count per request: the store reports accepted indexes over the group.
+	perReq := make([]IngestResult, len(group))
+	owner := make([]int, 0, len(evs))
+	for i, r := range group {
+		for range r.events {
+			owner = append(owner, i)
+		}
+		perReq[i].Duplicates = len(r.events)
+	}
+	for _, i := range res.Accepted {
+		perReq[owner[i]].Accepted++
+		perReq[owner[i]].Duplicates--
+	}
+	var links []store.UserLink
+	for _, i := range res.Accepted {
+		links = append(links, linkOf(evs[i], bodies[i])...)
+	}
+	ords := res.Ordinals
+	if len(links) > 0 {
+		lo, err := u.st.LinkUsers(ctx, links)
+		if err != nil {
+			// The events are stored; the links are replayed from them
+			// after a restart. Say so, but do not fail the request.
+			u.log.Error("usage: link users", "err", err)
+		}
+		for k, v := range lo {
+			ords[k] = v
+		}
+	}
+	if len(rejections) > 0 {
+		if err := u.st.AddRejections(ctx, rejections); err != nil {
+			u.log.Error("usage: record rejections", "err", err)
+		}
+	}
+	u.mu.Lock()
+	for _, l := range links {
+		u.noteLink(l, ords[l.Key])
+	}
+	for _, i := range res.Accepted {
+		ev := evs[i]
+		st := u.users[ev.UserKey]
+		if st.ordinal == 0 {
+			st.ordinal = ords[ev.UserKey]
+			u.users[ev.UserKey] = st
+		}
+		if err := u.applyLocked(ctx, ev, st.ordinal, u.featureOf(ev, bodies[i]), true); err != nil {
+			u.log.Error("usage: apply event", "seq", ev.Seq, "err", err)
+		}
+		u.applied = max(u.applied, ev.Seq)
+	}
+	u.mu.Unlock()
+	answer(nil, perReq)
+}
+
+// noteLink records a user's ordinal and account from a link. The caller
+// holds mu.
+func (u *Usage) noteLink(l store.UserLink, ordinal uint32) {
+	st := u.users[l.Key]
+	if ordinal != 0 {
+		st.ordinal = ordinal
+	}
+	if l.AccountID != nil {
+		st.account = *l.AccountID
+	}
+	u.users[l.Key] = st
+}
+
+// applyLocked adds one stored event to its account's index. The caller
+// holds mu.
+func (u *Usage) applyLocked(ctx context.Context, ev store.Event, ordinal uint32, feature string, live bool) error {
+	if ordinal == 0 {
+		return nil
+	}
+	var id int64
+	if ev.AccountID != nil {
+		id = *ev.AccountID
+	} else if st, ok := u.users[ev.UserKey]; ok && st.account != 0 {
+		id = st.account
+	}
+	if id == 0 {
+		return nil // not attributed to an account: kept raw, counted nowhere
+	}
+	a := u.account(id)
+	d := a.DayOf(ev.Timestamp)
+	if u.partial[id] && d < a.Horizon(u.cfg.Now()) {
+		// A late event for a day no longer in memory: load the stored
+		// days back first, so the saved day keeps its other users.
+		blobs, err := u.st.LoadAccountDays(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, b := range blobs {
+			if err := a.UnmarshalDay(usage.Day(b.Day), b.Blob); err != nil {
+				return err
+			}
+		}
+		delete(u.partial, id)
+	}
+	_, pinged := a.FirstPing()
+	a.Add(ordinal, ev.Timestamp)
+	if !pinged {
+		u.pendingPings[id] = ev.Timestamp
+		if live {
+			u.signals = append(u.signals, Signal{Kind: SignalFirstPing, AccountID: id, At: ev.Timestamp})
+		}
+	} else if first, _ := a.FirstPing(); first.Equal(ev.Timestamp) {
+		u.pendingPings[id] = ev.Timestamp // an older event moved it earlier
+	}
+	if feature != "" {
+		fu, err := a.UseFeature(feature, ordinal, ev.Timestamp)
+		if err != nil {
+			u.log.Warn("usage: feature", "account", id, "feature", feature, "err", err)
+		} else {
+			if fu.User || fu.Account {
+				u.pendingFeatures = append(u.pendingFeatures,
+					store.FeatureUse{AccountID: id, Ordinal: ordinal, Feature: feature, At: ev.Timestamp},
+					store.FeatureUse{AccountID: id, Ordinal: 0, Feature: feature, At: ev.Timestamp})
+			}
+			if fu.Account && live {
+				u.signals = append(u.signals, Signal{Kind: SignalFirstFeatureUse, AccountID: id, Feature: feature, At: ev.Timestamp})
+			}
+		}
+	}
+	if u.dirtyDays[id] == nil {
+		u.dirtyDays[id] = map[usage.Day]bool{}
+	}
+	u.dirtyDays[id][d] = true
+	u.dirtyMetrics[id] = true
+	return nil
+}
+
+// Flush saves the changed days with the watermark, the feature uses and
+// first pings, records signals on the timelines and writes the computed
+// usage traits of the accounts that changed.
+func (u *Usage) Flush(ctx context.Context) error {
+	u.flushMu.Lock()
+	defer u.flushMu.Unlock()
+	now := u.cfg.Now()
+	u.mu.Lock()
+	if today := usage.DayOf(now, u.loc); today != u.today {
+		// A new day moves every trailing window: recompute everyone and
+		// pack yesterday's bitmaps.
+		u.today = today
+		for id, a := range u.idx {
+			u.dirtyMetrics[id] = true
+			if err := a.Compact(today); err != nil {
+				u.log.Warn("usage: compact", "account", id, "err", err)
+			}
+		}
+		defer u.forgetOld(now)
+		defer u.purge(ctx, now)
+	}
+	var blobs []store.DayBlob
+	for id, days := range u.dirtyDays {
+		a := u.idx[id]
+		for d := range days {
+			b, err := a.MarshalDay(d)
+			if err != nil {
+				u.mu.Unlock()
+				return err
+			}
+			blobs = append(blobs, store.DayBlob{AccountID: id, Day: int32(d), Blob: b})
+		}
+	}
+	watermark := u.applied
+	features, pings, signals := u.pendingFeatures, u.pendingPings, u.signals
+	dirty := u.dirtyMetrics
+	metrics := make(map[int64]usage.Metrics, len(dirty))
+	for id := range dirty {
+		metrics[id] = usage.Compute(u.idx[id], u.accounts.seatsOf(id), now)
+	}
+	u.dirtyDays, u.pendingFeatures, u.pendingPings, u.signals = map[int64]map[usage.Day]bool{}, nil, map[int64]time.Time{}, nil
+	u.dirtyMetrics = map[int64]bool{}
+	u.mu.Unlock()
+
+	restore := func() {
+		// Put the unsaved work back for the next flush.
+		u.mu.Lock()
+		for _, b := range blobs {
+			if u.dirtyDays[b.AccountID] == nil {
+				u.dirtyDays[b.AccountID] = map[usage.Day]bool{}
+			}
+			u.dirtyDays[b.AccountID][usage.Day(b.Day)] = true
+		}
+		u.pendingFeatures = append(u.pendingFeatures, features...)
+		for id, at := range pings {
+			if cur, ok := u.pendingPings[id]; !ok || at.Before(cur) {
+				u.pendingPings[id] = at
+			}
+		}
+		for id := range dirty {
+			u.dirtyMetrics[id] = true
+		}
+		u.mu.Unlock()
+	}
+	if len(features) > 0 {
+		if err := u.st.SaveFeatureUses(ctx, features); err != nil {
+			restore()
+			return err
+		}
+	}
+	if len(pings) > 0 {
+		if err := u.st.SaveFirstPings(ctx, pings); err != nil {
+			restore()
+			return err
+		}
+	}
+	// The days go last: SaveDays moves the watermark, and the features and
+	// pings above (earliest-wins upserts, safe to repeat) must already be
+	// saved for every event it claims to cover.
+	if len(blobs) > 0 || watermark > 0 {
+		if err := u.st.SaveDays(ctx, blobs, watermark); err != nil {
+			restore()
+			return err
+		}
+	}
+	for _, s := range signals {
+		body := "First product usage ping."
+		if s.Kind == SignalFirstFeatureUse {
+			body = fmt.Sprintf("First use of %s.", s.Feature)
+		}
+		act := account.Activity{AccountID: s.AccountID, Kind: account.ActivityUsage, Actor: "usage", Body: body, At: s.At}
+		if err := u.st.AddActivity(ctx, &act); err != nil && !isNotFound(err) {
+			u.log.Warn("usage: record signal", "err", err)
+		}
+	}
+	return u.writeTraits(ctx, metrics)
+}
+
+// purge deletes raw events older than the workspace's retention; the day
+// bitmaps they made are kept for good.
+func (u *Usage) purge(ctx context.Context, now time.Time) {
+	days := u.cfg.Workspace.Settings.Usage.RetentionDays
+	if days <= 0 {
+		return
+	}
+	// This runs after the flush saved the watermark, so no event it deletes
+	// still needs replaying.
+	n, err := u.st.PurgeEvents(ctx, now.AddDate(0, 0, -days))
+	if err != nil {
+		u.log.Warn("usage: purge raw events", "err", err)
+		return
+	}
+	if n > 0 {
+		u.log.Info("usage: purged raw events", "count", n, "older_than_days", days)
+	}
+}
+
+// forgetOld drops from memory the days before each account's horizon;
+// they are saved, and a late event loads them back.
+func (u *Usage) forgetOld(now time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for id, a := range u.idx {
+		h := a.Horizon(now)
+		if days := a.Days(); len(days) > 0 && days[0] < h {
+			a.Forget(h)
+			u.partial[id] = true
+		}
+	}
+}
+
+// writeTraits writes the computed usage traits that changed.
+func (u *Usage) writeTraits(ctx context.Context, metrics map[int64]usage.Metrics) error {
+	defs := u.cfg.Workspace.Traits
+	var ws []account.TraitWrite
+	ids := make([]int64, 0, len(metrics))
+	for id := range metrics {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		m := metrics[id]
+		vals := map[string]any{
+			"usage_score":               roundPtr(m.UsageScore),
+			"last_month_mau_over_seats": roundPtr(m.LastMonthMAUOverSeats),
+			"seat_utilization":          roundPtr(m.SeatUtilization),
+			"last_month_mau":            float64(m.LastMonthMAU),
+			"active_users_30d":          float64(m.Active30),
+			"first_usage_ping":          nil,
+		}
+		if m.FirstPing != nil {
+			vals["first_usage_ping"] = date.Of(m.FirstPing.In(u.loc)).String()
+		}
+		prev := u.written[id]
+		for _, key := range workspace.UsageTraits {
+			d, ok := defs.Get(key)
+			if !ok || d.Source != account.SourceComputed {
+				continue // not defined, or the warehouse sets it
+			}
+			v := vals[key]
+			if old, seen := prev[key]; seen && old == v {
+				continue
+			}
+			ws = append(ws, account.TraitWrite{AccountID: id, Key: key, Value: v})
+		}
+	}
+	if len(ws) == 0 {
+		return nil
+	}
+	_, err := u.st.SetTraits(ctx, ws, account.System("usage metrics", account.SourceComputed))
+	if err != nil {
+		if !isNotFound(err) {
+			return err
+		}
+		// An account was deleted since: write the others one by one.
+		for _, w := range ws {
+			if _, err := u.st.SetTraits(ctx, []account.TraitWrite{w}, account.System("usage metrics", account.SourceComputed)); err != nil && !isNotFound(err) {
+				return err
+			}
+		}
+	}
+	for _, w := range ws {
+		if u.written[w.AccountID] == nil {
+			u.written[w.AccountID] = map[string]any{}
+		}
+		u.written[w.AccountID][w.Key] = w.Value
+	}
+	return nil
+}
+
+// roundPtr rounds a ratio to four places for a trait (nil stays nil): the
+// history records real changes, not float noise.
+func roundPtr(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return math.Round(*p*10000) / 10000
+}
+
+// Metrics returns an account's live usage metrics.
+func (u *Usage) Metrics(accountID int64) usage.Metrics {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	a, ok := u.idx[accountID]
+	if !ok {
+		a = usage.NewAccount(u.loc)
+	}
+	return usage.Compute(a, u.accounts.seatsOf(accountID), u.cfg.Now())
+}
+
+// Chart is what the account page draws: DAU for the last days, MAU for the
+// last months, seats, and the features adopted.
+type Chart struct {
+	DAU      []usage.DayCount   `json:"dau"`
+	MAU      []usage.MonthCount `json:"mau"`
+	Seats    int                `json:"seats"`
+	Features []usage.Feature    `json:"features"`
+	Metrics  usage.Metrics      `json:"metrics"`
+}
+
+// Chart returns an account's usage series: days back from today and months
+// back from this month, reading saved days beyond what memory holds.
+func (u *Usage) Chart(ctx context.Context, accountID int64, days, months int) (Chart, error) {
+	now := u.cfg.Now()
+	full := usage.NewAccount(u.loc)
+	blobs, err := u.st.LoadAccountDays(ctx, accountID)
+	if err != nil {
+		return Chart{}, err
+	}
+	for _, b := range blobs {
+		if err := full.UnmarshalDay(usage.Day(b.Day), b.Blob); err != nil {
+			return Chart{}, err
+		}
+	}
+	u.mu.RLock()
+	live := u.idx[accountID]
+	seats := u.accounts.seatsOf(accountID)
+	var features []usage.Feature
+	var metrics usage.Metrics
+	if live != nil {
+		err = full.Merge(live)
+		features = live.Features()
+		metrics = usage.Compute(live, seats, now)
+	} else {
+		metrics = usage.Compute(full, seats, now)
+	}
+	u.mu.RUnlock()
+	if err != nil {
+		return Chart{}, err
+	}
+	return Chart{DAU: full.DAUSeries(now, days), MAU: full.MAUSeries(now, months), Seats: seats, Features: features, Metrics: metrics}, nil
+}
+
+// SeatsChanged tells the engine an account's seats changed (the ratios
+// follow at the next flush).
+func (u *Usage) SeatsChanged(accountID int64, seats int) {
+	u.accounts.setSeats(accountID, seats)
+	u.mu.Lock()
+	u.dirtyMetrics[accountID] = true
+	u.mu.Unlock()
+}
+
+// Close stops the engine after committing what is queued and a last flush.
+func (u *Usage) Close() error {
+	u.stop()
+	<-u.done
+	return nil
+}
+
+// eventBody is the part of an event's body the engine reads after decoding.
+type eventBody struct {
+	Properties map[string]any `json:"properties"`
+	Traits     map[string]any `json:"traits"`
+}
+
+func decodeBody(b []byte) eventBody {
+	var e eventBody
+	_ = json.Unmarshal(b, &e) // stored bodies were valid JSON when accepted
+	return e
+}
+
+// featureOf names the feature a track event is a use of.
+func (u *Usage) featureOf(ev store.Event, b eventBody) string {
+	if ev.Type != string(ingest.Track) {
+		return ""
+	}
+	f := usage.FeatureOf(ev.Name, b.Properties, u.cfg.Workspace.Settings.Usage.FeatureProperty)
+	if strings.ContainsRune(f, 0) {
+		return "" // a store refuses NUL; such a name is no feature anyone uses
+	}
+	return f
+}
+
+// linkOf is what a group or identify call says about its user.
+func linkOf(ev store.Event, b eventBody) []store.UserLink {
+	switch ev.Type {
+	case string(ingest.Group):
+		if ev.AccountID != nil {
+			return []store.UserLink{{Key: ev.UserKey, AccountID: ev.AccountID, Seen: ev.Timestamp}}
+		}
+	case string(ingest.Identify):
+		email, _ := b.Traits["email"].(string)
+		if ev.AccountID != nil || email != "" {
+			return []store.UserLink{{Key: ev.UserKey, AccountID: ev.AccountID, Email: email, Seen: ev.Timestamp}}
+		}
+	}
+	return nil
+}
+
+func userKey(e ingest.Event) string {
+	if e.UserID != "" {
+		return e.UserID
+	}
+	return "anon:" + e.AnonymousID
+}

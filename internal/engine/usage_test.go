@@ -1,0 +1,300 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/engine"
+	"github.com/tendhq/tend/internal/ingest"
+	"github.com/tendhq/tend/internal/store"
+	"github.com/tendhq/tend/internal/store/sqlite"
+	"github.com/tendhq/tend/internal/team"
+	"github.com/tendhq/tend/internal/usage"
+	"github.com/tendhq/tend/internal/workspace"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+type env struct {
+	t    *testing.T
+	ctx  context.Context
+	st   store.Store
+	ws   *workspace.Workspace
+	clk  *clock
+	key  store.WriteKey
+	acme account.Account
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir()+"/tend.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ws, err := workspace.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, ctx: ctx, st: st, ws: ws, clk: &clock{t: time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)}}
+	e.acme = account.Account{Name: "Acme", ExternalID: "crm-acme", AnalyticsID: "grp_acme", Seats: 10}
+	if err := st.CreateAccount(ctx, &e.acme, account.System("test", account.SourceManual)); err != nil {
+		t.Fatal(err)
+	}
+	e.key = store.WriteKey{Name: "web app", Prefix: "wk_test", Hash: team.HashToken("wk_test_secret")}
+	if err := st.CreateWriteKey(ctx, &e.key); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *env) engine(flush time.Duration) *engine.Usage {
+	e.t.Helper()
+	u, err := engine.NewUsage(e.ctx, engine.UsageConfig{Store: e.st, Workspace: e.ws, Now: e.clk.Now, FlushEvery: flush})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// send decodes a batch of Segment calls and ingests it.
+func (e *env) send(u *engine.Usage, calls ...string) engine.IngestResult {
+	e.t.Helper()
+	b, err := ingest.DecodeBatch([]byte(`{"batch": [`+strings.Join(calls, ",")+`]}`), e.clk.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	res, err := u.Ingest(e.ctx, e.key, b)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res
+}
+
+func group(user, groupID string) string {
+	return fmt.Sprintf(`{"type": "group", "userId": %q, "groupId": %q, "messageId": "g-%s", "timestamp": "2026-01-01T00:00:00Z"}`, user, groupID, user)
+}
+
+func track(user, event, ts string) string {
+	return fmt.Sprintf(`{"type": "track", "userId": %q, "event": %q, "messageId": "t-%s-%s-%s", "timestamp": %q}`, user, event, user, event, ts, ts)
+}
+
+// february plays out a month the handbook's ratios can be checked on: 8
+// users active in February (last month at 10 March), and in the 28 days
+// before 10 March (10 Feb – 9 Mar) 2 users on each of 14 days.
+func february(e *env, u *engine.Usage) {
+	var calls []string
+	for i := 1; i <= 8; i++ {
+		calls = append(calls, group(fmt.Sprintf("u%d", i), "grp_acme"))
+	}
+	for i := 1; i <= 8; i++ {
+		calls = append(calls, track(fmt.Sprintf("u%d", i), "Search Performed", "2026-02-03T10:00:00Z"))
+	}
+	for d := 0; d < 14; d++ {
+		day := time.Date(2026, 2, 20, 12, 0, 0, 0, time.UTC).AddDate(0, 0, d).Format(time.RFC3339)
+		calls = append(calls, track("u1", "Code Navigation Used", day), track("u2", "Code Navigation Used", day))
+	}
+	if res := e.send(u, calls...); res.Accepted != len(calls) || res.Duplicates != 0 {
+		e.t.Fatalf("ingest: %+v, want %d accepted", res, len(calls))
+	}
+}
+
+func TestUsageMetricsAreExactAndLive(t *testing.T) {
+	e := newEnv(t)
+	u := e.engine(time.Hour)
+	defer u.Close()
+	february(e, u)
+
+	// Live: the metrics count the events as soon as Ingest returns.
+	m := u.Metrics(e.acme.ID)
+	if m.LastMonthMAU != 8 {
+		t.Errorf("last month MAU = %d, want 8", m.LastMonthMAU)
+	}
+	// 004: "Usage Score (Last 4 Wk DAU / Last Month MAU)": 28 DAU over 28
+	// days is a mean of 1 (days 20 Feb – 5 Mar inside 10 Feb – 9 Mar: 14
+	// days × 2 users); 1 / 8 = 0.125.
+	if m.UsageScore == nil || *m.UsageScore != 0.125 {
+		t.Errorf("usage score = %v, want 0.125", m.UsageScore)
+	}
+	// 004: "Last Month Mau Over Seats": 8 / 10 seats = 0.8, healthy.
+	if m.LastMonthMAUOverSeats == nil || *m.LastMonthMAUOverSeats != 0.8 {
+		t.Errorf("MAU over seats = %v, want 0.8", m.LastMonthMAUOverSeats)
+	}
+	// Trailing 30 days (9 Feb – 10 Mar): u1, u2 only.
+	if m.Active30 != 2 {
+		t.Errorf("active 30d = %d, want 2", m.Active30)
+	}
+
+	// A resend is absorbed by the message ids.
+	if res := e.send(u, track("u1", "Search Performed", "2026-02-03T10:00:00Z")); res.Accepted != 0 || res.Duplicates != 1 {
+		t.Errorf("resend: %+v, want one duplicate", res)
+	}
+
+	// The flush writes the computed traits and the first-use milestones.
+	if err := u.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	traits := map[string]any{}
+	vals, err := e.st.ListTraits(e.ctx, e.acme.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vals {
+		traits[v.Key] = v.Value
+		if v.Source != account.SourceComputed {
+			t.Errorf("%s has source %s", v.Key, v.Source)
+		}
+	}
+	want := map[string]any{"usage_score": 0.125, "last_month_mau_over_seats": 0.8, "last_month_mau": 8.0,
+		"active_users_30d": 2.0, "seat_utilization": 0.2, "first_usage_ping": "2026-01-01"}
+	for k, v := range want {
+		if traits[k] != v {
+			t.Errorf("trait %s = %v (%T), want %v", k, traits[k], traits[k], v)
+		}
+	}
+	acts, err := e.st.ListActivities(e.ctx, e.acme.ID, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var milestones []string
+	for _, a := range acts {
+		if a.Kind == account.ActivityUsage {
+			milestones = append(milestones, a.Body)
+		}
+	}
+	if len(milestones) != 3 { // first ping, Search Performed, Code Navigation Used
+		t.Errorf("usage milestones on the timeline: %q", milestones)
+	}
+
+	// A second flush with nothing new writes nothing.
+	before, _ := e.st.TraitHistory(e.ctx, e.acme.ID, "", 100)
+	if err := u.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := e.st.TraitHistory(e.ctx, e.acme.ID, "", 100)
+	if len(after) != len(before) {
+		t.Errorf("an idle flush wrote %d trait changes", len(after)-len(before))
+	}
+}
+
+// Acknowledged events survive a crash: the engine is abandoned without a
+// flush, and a new one replays what came after the saved watermark.
+func TestUsageReplaysAfterACrash(t *testing.T) {
+	e := newEnv(t)
+	first := e.engine(time.Hour)
+	february(e, first)
+	if err := first.Flush(e.ctx); err != nil { // saved up to here
+		t.Fatal(err)
+	}
+	// Acknowledged but never flushed: a new user in March.
+	e.send(first, group("u9", "crm-acme"), track("u9", "AI Chat Message", "2026-03-09T09:00:00Z"))
+	want := first.Metrics(e.acme.ID)
+	// No Close: the process "dies" here. (The abandoned engine's loop has an
+	// hour-long tick, so it writes nothing more.)
+
+	second := e.engine(time.Hour)
+	defer second.Close()
+	got := second.Metrics(e.acme.ID)
+	if got.Active30 != want.Active30 || got.LastMonthMAU != want.LastMonthMAU || got.DAU != want.DAU || *got.UsageScore != *want.UsageScore {
+		t.Errorf("after replay: %+v\nwant %+v", got, want)
+	}
+	if got.Active30 != 3 {
+		t.Errorf("active 30d = %d, want 3 (u1, u2 and the unflushed u9)", got.Active30)
+	}
+	chart, err := second.Chart(e.ctx, e.acme.ID, 90, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range chart.Features {
+		names = append(names, f.Name)
+	}
+	if len(names) != 3 {
+		t.Errorf("features after replay: %v", names)
+	}
+	if n := len(chart.DAU); n != 90 {
+		t.Errorf("%d DAU points, want 90", n)
+	}
+}
+
+// A new day moves the trailing windows with no new events: the clock tick
+// recomputes the traits.
+func TestUsageRecomputesOnANewDay(t *testing.T) {
+	e := newEnv(t)
+	u := e.engine(time.Hour)
+	defer u.Close()
+	february(e, u)
+	if err := u.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.mu.Lock()
+	e.clk.t = time.Date(2026, 4, 10, 9, 0, 0, 0, time.UTC) // March is last month; no one was active after 5 March
+	e.clk.mu.Unlock()
+	if err := u.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	vals, _ := e.st.ListTraits(e.ctx, e.acme.ID)
+	for _, v := range vals {
+		if v.Key == "active_users_30d" && v.Value != 0.0 {
+			t.Errorf("active_users_30d = %v on 10 April, want 0", v.Value)
+		}
+		if v.Key == "last_month_mau" && v.Value != 2.0 {
+			t.Errorf("last_month_mau = %v for March, want 2", v.Value)
+		}
+	}
+}
+
+// Raw events are kept for the workspace's retention (90 days by default);
+// the day bitmaps they made are kept for good.
+func TestUsagePurgesRawEventsAfterRetention(t *testing.T) {
+	e := newEnv(t)
+	u := e.engine(time.Hour)
+	defer u.Close()
+	february(e, u) // received on 10 March
+	if err := u.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.mu.Lock()
+	e.clk.t = time.Date(2026, 6, 7, 9, 0, 0, 0, time.UTC) // 89 days later
+	e.clk.mu.Unlock()
+	if err := u.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if evs, _ := e.st.EventsSince(e.ctx, 0, 10); len(evs) == 0 {
+		t.Fatal("events purged before 90 days")
+	}
+	e.clk.mu.Lock()
+	e.clk.t = time.Date(2026, 6, 9, 9, 0, 0, 0, time.UTC) // 91 days later
+	e.clk.mu.Unlock()
+	if err := u.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if evs, _ := e.st.EventsSince(e.ctx, 0, 10); len(evs) != 0 {
+		t.Errorf("%d raw events left after 91 days", len(evs))
+	}
+	chart, err := u.Chart(e.ctx, e.acme.ID, 150, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feb := -1
+	for _, m := range chart.MAU {
+		if m.Month == usage.MonthOf(2026, time.February) {
+			feb = m.Users
+		}
+	}
+	if feb != 8 {
+		t.Errorf("February's MAU after the purge = %d, want 8 (the bitmaps stay): %+v", feb, chart.MAU)
+	}
+}
