@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/tendhq/tend/internal/api"
+	"github.com/tendhq/tend/internal/engine"
+	"github.com/tendhq/tend/internal/segmentapi"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/web"
 	"github.com/tendhq/tend/internal/workspace"
@@ -19,8 +21,11 @@ import (
 
 // Config is what the server needs.
 type Config struct {
-	Store         store.Store
-	Workspace     *workspace.Workspace
+	Store     store.Store
+	Workspace *workspace.Workspace
+	// Usage is the running usage engine: ingestion hands it events, the
+	// UI and API read live metrics from it.
+	Usage         *engine.Usage
 	Logger        *slog.Logger
 	Now           func() time.Time
 	SecureCookies bool
@@ -32,14 +37,15 @@ func Handler(cfg Config) (http.Handler, error) {
 		cfg.Now = time.Now
 	}
 	ui, err := web.New(web.Config{Store: cfg.Store, Workspace: cfg.Workspace, Logger: cfg.Logger, Now: cfg.Now,
-		SecureCookies: cfg.SecureCookies})
+		SecureCookies: cfg.SecureCookies, Usage: cfg.Usage})
 	if err != nil {
 		return nil, err
 	}
-	rest := api.New(api.Config{Store: cfg.Store, Workspace: cfg.Workspace, Logger: cfg.Logger, Now: cfg.Now})
+	rest := api.New(api.Config{Store: cfg.Store, Workspace: cfg.Workspace, Usage: cfg.Usage, Logger: cfg.Logger, Now: cfg.Now})
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthz(cfg.Store))
 	mux.Handle("/api/v1/", rest.Handler())
+	mux.Handle("/v1/", segmentapi.New(segmentapi.Config{Store: cfg.Store, Usage: cfg.Usage, Logger: cfg.Logger, Now: cfg.Now}).Handler())
 	mux.Handle("/", ui.Handler())
 	return logRequests(cfg.Logger, mux), nil
 }
