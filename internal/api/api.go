@@ -1,6 +1,8 @@
 // Package api is Tend's JSON REST API under /api/v1/: accounts, contacts,
 // traits and their history, notes and the timeline, team members and API
-// tokens, and a bulk trait upsert for warehouse syncs. Callers authenticate
+// tokens, a bulk trait upsert for warehouse syncs, accounts' live product
+// usage, the write keys that authenticate usage sources, and the ingestion
+// debugger. Callers authenticate
 // with a Bearer API token; the token's user's role decides what they may do.
 // The routes are listed in one place (routes) and described by the
 // hand-written OpenAPI document served at /api/v1/openapi.json; a test keeps
@@ -13,6 +15,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tendhq/tend/internal/engine"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/workspace"
 )
@@ -22,21 +25,27 @@ type Config struct {
 	Store     store.Store
 	Workspace *workspace.Workspace
 	Logger    *slog.Logger
+	// Usage is the running usage engine, which the usage endpoint reads
+	// live metrics from; nil when the server runs without one, and then
+	// that endpoint answers 404. Write keys and the ingestion debugger
+	// need only the store.
+	Usage *engine.Usage
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
 // API serves the REST API.
 type API struct {
-	st  store.Store
-	ws  *workspace.Workspace
-	log *slog.Logger
-	now func() time.Time
+	st    store.Store
+	ws    *workspace.Workspace
+	usage *engine.Usage
+	log   *slog.Logger
+	now   func() time.Time
 }
 
 // New returns the API over the store and workspace.
 func New(cfg Config) *API {
-	a := &API{st: cfg.Store, ws: cfg.Workspace, log: cfg.Logger, now: cfg.Now}
+	a := &API{st: cfg.Store, ws: cfg.Workspace, usage: cfg.Usage, log: cfg.Logger, now: cfg.Now}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -59,7 +68,11 @@ const (
 	reader
 	// writer is any role that can change data: everyone but viewers.
 	writer
-	// admin is admins only: managing team members and tokens.
+	// lead is admins and managers: deleting an account with its history,
+	// the ingestion debugger.
+	lead
+	// admin is admins only: managing team members, API tokens and write
+	// keys.
 	admin
 )
 
@@ -87,7 +100,7 @@ func (a *API) routes() []route {
 		{"POST", p + "/accounts", writer, a.createAccount},
 		{"GET", p + "/accounts/{id}", reader, a.getAccount},
 		{"PATCH", p + "/accounts/{id}", writer, a.patchAccount},
-		{"DELETE", p + "/accounts/{id}", writer, a.deleteAccount},
+		{"DELETE", p + "/accounts/{id}", lead, a.deleteAccount},
 
 		{"GET", p + "/accounts/{id}/contacts", reader, a.listContacts},
 		{"POST", p + "/accounts/{id}/contacts", writer, a.createContact},
@@ -104,6 +117,8 @@ func (a *API) routes() []route {
 		{"POST", p + "/accounts/{id}/notes", writer, a.createNote},
 		{"GET", p + "/accounts/{id}/activities", reader, a.listActivities},
 
+		{"GET", p + "/accounts/{id}/usage", reader, a.accountUsage},
+
 		{"GET", p + "/users", reader, a.listUsers},
 		{"POST", p + "/users", admin, a.createUser},
 		{"GET", p + "/users/{id}", reader, a.getUser},
@@ -112,6 +127,14 @@ func (a *API) routes() []route {
 		{"GET", p + "/tokens", admin, a.listTokens},
 		{"POST", p + "/tokens", admin, a.createToken},
 		{"DELETE", p + "/tokens/{id}", admin, a.deleteToken},
+
+		{"GET", p + "/write-keys", admin, a.listWriteKeys},
+		{"POST", p + "/write-keys", admin, a.createWriteKey},
+		{"DELETE", p + "/write-keys/{id}", admin, a.revokeWriteKey},
+
+		{"GET", p + "/ingestion/events", lead, a.ingestionEvents},
+		{"GET", p + "/ingestion/rejections", lead, a.ingestionRejections},
+		{"GET", p + "/ingestion/counts", lead, a.ingestionCounts},
 	}
 }
 
@@ -121,7 +144,7 @@ func (a *API) Handler() http.Handler {
 	for _, rt := range a.routes() {
 		h := a.adapt(rt.h)
 		if rt.access != public {
-			h = a.authenticate(a.authorize(rt.access, h))
+			h = a.authenticate(a.authorize(rt, h))
 		}
 		mux.Handle(rt.method+" "+rt.path, h)
 	}

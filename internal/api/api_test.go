@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -26,6 +27,8 @@ type scenario struct {
 	want []string
 	// check looks further: at the JSON or at the store afterwards.
 	check func(t *testing.T, fx *fixture, res response)
+	// setup prepares the fixture before the request (a manager, events).
+	setup func(t *testing.T, fx *fixture)
 }
 
 // errorCodes is the code each error status must carry.
@@ -184,8 +187,13 @@ func TestScenarios(t *testing.T) {
 
 		// Not found.
 		{name: "unknown account", as: "ta", method: "GET", path: p + "/accounts/999", status: 404, want: []string{"account 999 not found"}},
+		// 004's segments and 002's lifecycle stages are closed lists.
+		{name: "unknown segment", as: "ta", method: "POST", path: p + "/accounts", body: `{"name":"X","segment":"Galactic"}`,
+			status: 422, field: "segment", want: []string{`Galactic`, `is not one of Strategic, Enterprise, Commercial`}},
+		{name: "unknown stage", as: "ta", method: "PATCH", path: p + "/accounts/1", body: `{"stage":"9. Nope"}`,
+			status: 422, field: "stage", want: []string{`is not one of 0. Prospect`}},
 		{name: "patch unknown account", as: "ta", method: "PATCH", path: p + "/accounts/999", body: `{"seats":1}`, status: 404},
-		{name: "delete unknown account", as: "ta", method: "DELETE", path: p + "/accounts/999", status: 404},
+		{name: "delete unknown account", as: "admin", method: "DELETE", path: p + "/accounts/999", status: 404},
 		{name: "contacts of unknown account", as: "ta", method: "GET", path: p + "/accounts/999/contacts", status: 404},
 		{name: "unknown contact", as: "ta", method: "GET", path: p + "/contacts/999", status: 404},
 		{name: "history of unknown account", as: "ta", method: "GET", path: p + "/accounts/999/traits/history", status: 404},
@@ -287,7 +295,9 @@ func TestScenarios(t *testing.T) {
 			}},
 		{name: "empty patch changes nothing", as: "ta", method: "PATCH", path: p + "/accounts/1", body: `{}`, status: 200,
 			want: []string{`"seats":500`}},
-		{name: "delete an account", as: "ta", method: "DELETE", path: p + "/accounts/3", status: 204,
+		{name: "a TA cannot delete an account", as: "ta", method: "DELETE", path: p + "/accounts/3", status: 403,
+			want: []string{"only admins and managers delete accounts"}},
+		{name: "delete an account", as: "admin", method: "DELETE", path: p + "/accounts/3", status: 204,
 			check: func(t *testing.T, fx *fixture, res response) {
 				if len(res.body) != 0 {
 					t.Errorf("204 with a body: %s", res.body)
@@ -418,12 +428,173 @@ func TestScenarios(t *testing.T) {
 		{name: "escaped colon reaches the batch", as: "ta", method: "POST", path: p + "/traits%3Abatch",
 			body: `{"rows":[{"account_id":2,"key":"ta_pulse","value":"Poor"}]}`, status: 200, check: traitIs(2, "ta_pulse", "Poor")},
 		{name: "GET on the batch", as: "ta", method: "GET", path: p + "/traits:batch", status: 405, check: header("Allow", "POST")},
+
+		// Usage: live metrics and series from the events the engine took.
+		{name: "an account's usage", as: "viewer", method: "GET", path: p + "/accounts/1/usage", status: 200, setup: feedUsage,
+			check: func(t *testing.T, fx *fixture, res response) {
+				usageIs(t, fx, res)
+				series := res.json(t)["series"].(map[string]any)
+				if d, m := len(series["dau"].([]any)), len(series["mau"].([]any)); d != 90 || m != 12 {
+					t.Errorf("%d days and %d months by default, want 90 and 12", d, m)
+				}
+			}},
+		{name: "usage series of 3 days and 2 months", as: "viewer", method: "GET", path: p + "/accounts/1/usage?days=3&months=2",
+			status: 200, setup: feedUsage, want: []string{
+				`"dau":[{"day":"2026-02-28","users":0},{"day":"2026-03-01","users":1},{"day":"2026-03-02","users":1,"partial":true}]`,
+				`"mau":[{"month":"2026-02","users":3},{"month":"2026-03","users":2,"partial":true}]`}},
+		{name: "usage of an account that never pinged", as: "viewer", method: "GET", path: p + "/accounts/2/usage", status: 200,
+			setup: feedUsage, want: []string{`"dau":0`, `"last_month_mau":0`, `"usage_score":null`, `"first_ping":null`, `"features":[]`,
+				`"seats":50`, `"last_month_mau_over_seats":0,`, `"seat_utilization":0,`}},
+		{name: "usage of an unknown account", as: "viewer", method: "GET", path: p + "/accounts/999/usage", status: 404,
+			want: []string{"account 999 not found"}},
+		{name: "usage needs a token", method: "GET", path: p + "/accounts/1/usage", status: 401},
+		{name: "usage days=0", as: "ta", method: "GET", path: p + "/accounts/1/usage?days=0", status: 400, field: "days",
+			want: []string{"between 1 and 3660"}},
+		{name: "usage days=abc", as: "ta", method: "GET", path: p + "/accounts/1/usage?days=abc", status: 400, field: "days"},
+		{name: "usage days over ten years", as: "ta", method: "GET", path: p + "/accounts/1/usage?days=3661", status: 400, field: "days"},
+		{name: "usage months=121", as: "ta", method: "GET", path: p + "/accounts/1/usage?months=121", status: 400, field: "months"},
+		{name: "usage months=-1", as: "ta", method: "GET", path: p + "/accounts/1/usage?months=-1", status: 400, field: "months"},
+		{name: "usage misspelt parameter", as: "ta", method: "GET", path: p + "/accounts/1/usage?day=3", status: 400, field: "day"},
+
+		// Write keys: admins only.
+		{name: "TA cannot list write keys", as: "ta", method: "GET", path: p + "/write-keys", status: 403,
+			want: []string{"only admins manage write keys"}},
+		{name: "a manager cannot make a write key", as: "manager", method: "POST", path: p + "/write-keys", body: `{"name":"web app"}`,
+			status: 403, setup: func(t *testing.T, fx *fixture) { fx.addManager(t) }, check: writeKeys(0)},
+		{name: "viewer cannot revoke a write key", as: "viewer", method: "DELETE", path: p + "/write-keys/1", status: 403,
+			setup: func(t *testing.T, fx *fixture) { fx.writeKey(t, "web app") }, check: keyWorks("web app", true)},
+		{name: "admin lists write keys", as: "admin", method: "GET", path: p + "/write-keys", status: 200,
+			setup: func(t *testing.T, fx *fixture) { fx.writeKey(t, "web app"); fx.writeKey(t, "backend") },
+			want:  []string{`"name":"web app"`, `"prefix":"wk_`, `"created_by":1`, `"revoked_at":null`, `"last_used_at":null`},
+			check: func(t *testing.T, fx *fixture, res response) {
+				lacks("hash", "secret")(t, fx, res)
+				data := res.json(t)["data"].([]any)
+				if len(data) != 2 || data[0].(map[string]any)["name"] != "backend" {
+					t.Errorf("write keys %v, want 2, newest first", data)
+				}
+			}},
+		{name: "admin makes a write key; the secret works", as: "admin", method: "POST", path: p + "/write-keys",
+			body: `{"name":"  web app  "}`, status: 201, want: []string{`"name":"web app"`, `"created_by":1`, `"revoked_at":null`},
+			check: func(t *testing.T, fx *fixture, res response) {
+				m := res.json(t)
+				secret := m["secret"].(string)
+				if !regexp.MustCompile(`^wk_[a-z2-7]{32}$`).MatchString(secret) {
+					t.Errorf("secret %q", secret)
+				}
+				wk := m["write_key"].(map[string]any)
+				if wk["prefix"] != secret[:10] {
+					t.Errorf("prefix %v, want %s", wk["prefix"], secret[:10])
+				}
+				k, err := fx.st.WriteKeyByHash(context.Background(), team.HashToken(secret), fixtureNow)
+				if err != nil || float64(k.ID) != wk["id"].(float64) {
+					t.Errorf("the new secret: key %+v, %v", k, err)
+				}
+			}},
+		{name: "write key without a name", as: "admin", method: "POST", path: p + "/write-keys", body: `{}`, status: 422, field: "name",
+			check: writeKeys(0)},
+		{name: "write key with a blank name", as: "admin", method: "POST", path: p + "/write-keys", body: `{"name":"   "}`,
+			status: 422, field: "name"},
+		{name: "write key name over 100 characters", as: "admin", method: "POST", path: p + "/write-keys",
+			body: `{"name":"` + strings.Repeat("é", 101) + `"}`, status: 422, field: "name", want: []string{"100 characters"}},
+		{name: "write key name of 100 characters", as: "admin", method: "POST", path: p + "/write-keys",
+			body: `{"name":"` + strings.Repeat("é", 100) + `"}`, status: 201},
+		{name: "write key name is a string", as: "admin", method: "POST", path: p + "/write-keys", body: `{"name":7}`,
+			status: 400, field: "name"},
+		{name: "write key unknown field", as: "admin", method: "POST", path: p + "/write-keys", body: `{"name":"x","user_id":2}`,
+			status: 400, field: "user_id", check: writeKeys(0)},
+		{name: "revoke a write key", as: "admin", method: "DELETE", path: p + "/write-keys/1", status: 204,
+			setup: func(t *testing.T, fx *fixture) { fx.writeKey(t, "web app") },
+			check: func(t *testing.T, fx *fixture, res response) {
+				keyWorks("web app", false)(t, fx, res)
+				if again := fx.do(t, "admin", "DELETE", Prefix+"/write-keys/1", ""); again.status != 204 {
+					t.Errorf("revoking again: %d %s", again.status, again.body)
+				}
+				list := fx.do(t, "admin", "GET", Prefix+"/write-keys", "")
+				if k := list.json(t)["data"].([]any)[0].(map[string]any); k["revoked_at"] == nil {
+					t.Errorf("the revoked key lists as %v", k)
+				}
+			}},
+		{name: "revoke an unknown write key", as: "admin", method: "DELETE", path: p + "/write-keys/99", status: 404,
+			want: []string{"write key 99 not found"}},
+		{name: "revoke write key abc", as: "admin", method: "DELETE", path: p + "/write-keys/abc", status: 400, field: "id"},
+		{name: "GET one write key", as: "admin", method: "GET", path: p + "/write-keys/1", status: 405, check: header("Allow", "DELETE")},
+
+		// The ingestion debugger: admins and managers.
+		{name: "TA cannot read the debugger", as: "ta", method: "GET", path: p + "/ingestion/events", status: 403,
+			want: []string{"only admins and managers read the ingestion debugger"}},
+		{name: "viewer cannot read rejections", as: "viewer", method: "GET", path: p + "/ingestion/rejections", status: 403},
+		{name: "viewer cannot read counts", as: "viewer", method: "GET", path: p + "/ingestion/counts", status: 403},
+		{name: "a manager reads the newest events", as: "manager", method: "GET", path: p + "/ingestion/events", status: 200,
+			setup: func(t *testing.T, fx *fixture) { fx.addManager(t); feedUsage(t, fx) },
+			want: []string{`"message_id":"m8"`, `"source":"web app"`, `"type":"group"`, `"account_id":1`, `"user_key":"u3"`,
+				`"received_at":"2026-03-02T09:00:00Z"`, `"writeKey":"wk_abcdefg…"`},
+			check: func(t *testing.T, fx *fixture, res response) {
+				lacks("secretsecret")(t, fx, res)
+				data := res.json(t)["data"].([]any)
+				if len(data) != 8 {
+					t.Fatalf("%d events, want 8", len(data))
+				}
+				newest, oldest := data[0].(map[string]any), data[7].(map[string]any)
+				if newest["message_id"] != "m8" || newest["account_id"] != nil || oldest["message_id"] != "m1" {
+					t.Errorf("newest %v, oldest %v", newest, oldest)
+				}
+				if body, ok := oldest["body"].(map[string]any); !ok || body["groupId"] != "A-1" {
+					t.Errorf("body %v, want the call as a JSON object", oldest["body"])
+				}
+			}},
+		{name: "debugger events limit", as: "admin", method: "GET", path: p + "/ingestion/events?limit=2", status: 200,
+			setup: feedUsage, want: []string{`"message_id":"m8"`, `"message_id":"m7"`}, check: lacks(`"message_id":"m6"`)},
+		{name: "debugger events of one source", as: "admin", method: "GET", path: p + "/ingestion/events?source=2", status: 200,
+			setup: func(t *testing.T, fx *fixture) { feedUsage(t, fx); feedBad(t, fx) },
+			want:  []string{`"message_id":"b1"`, `"source":"backend"`, `"source_id":2`}, check: lacks(`"message_id":"m`)},
+		{name: "debugger source that is no key", as: "admin", method: "GET", path: p + "/ingestion/events?source=9", status: 400,
+			field: "source", want: []string{"no write key has the id 9"}},
+		{name: "debugger source=web", as: "admin", method: "GET", path: p + "/ingestion/rejections?source=web", status: 400, field: "source"},
+		{name: "debugger limit over 500", as: "admin", method: "GET", path: p + "/ingestion/events?limit=501", status: 400, field: "limit"},
+		{name: "debugger misspelt parameter", as: "admin", method: "GET", path: p + "/ingestion/events?sources=1", status: 400,
+			field: "sources"},
+		{name: "rejections with the reasons", as: "admin", method: "GET", path: p + "/ingestion/rejections", status: 200,
+			setup: func(t *testing.T, fx *fixture) { feedUsage(t, fx); feedBad(t, fx) },
+			want:  []string{`"source":"backend"`, `"index":1`, `"message_id":"b2"`, `"index":2`, `"message_id":"b3"`, `"received_at":"2026-03-02T09:00:00Z"`},
+			check: func(t *testing.T, fx *fixture, res response) {
+				lacks("secretsecret")(t, fx, res)
+				data := res.json(t)["data"].([]any)
+				if len(data) != 2 {
+					t.Fatalf("%d rejections, want 2", len(data))
+				}
+				for _, d := range data {
+					r := d.(map[string]any)
+					body, _ := r["body"].(string)
+					sent := regexp.MustCompile(`"messageId":\s*"` + r["message_id"].(string) + `"`)
+					if r["reason"] == "" || !sent.MatchString(body) {
+						t.Errorf("rejection %v: want a reason and the call as text", r)
+					}
+				}
+			}},
+		{name: "rejections of a source without any", as: "admin", method: "GET", path: p + "/ingestion/rejections?source=1", status: 200,
+			setup: func(t *testing.T, fx *fixture) { feedUsage(t, fx); feedBad(t, fx) }, want: []string{`{"data":[]}`}},
+		{name: "counts per minute and source", as: "manager", method: "GET", path: p + "/ingestion/counts", status: 200,
+			setup: func(t *testing.T, fx *fixture) { fx.addManager(t); feedUsage(t, fx); feedBad(t, fx) },
+			want: []string{`"since":"2026-03-02T08:01:00Z"`,
+				`{"minute":"2026-03-02T09:00:00Z","source_id":1,"accepted":8,"rejected":0,"source":"web app"}`,
+				`{"minute":"2026-03-02T09:00:00Z","source_id":2,"accepted":1,"rejected":2,"source":"backend"}`}},
+		{name: "counts of one source over one minute", as: "admin", method: "GET", path: p + "/ingestion/counts?minutes=1&source=2",
+			status: 200, setup: func(t *testing.T, fx *fixture) { feedUsage(t, fx); feedBad(t, fx) },
+			want: []string{`"since":"2026-03-02T09:00:00Z"`, `"source":"backend"`}, check: lacks(`"web app"`)},
+		{name: "counts before any event", as: "admin", method: "GET", path: p + "/ingestion/counts", status: 200,
+			want: []string{`"data":[]`}},
+		{name: "counts minutes=0", as: "admin", method: "GET", path: p + "/ingestion/counts?minutes=0", status: 400, field: "minutes"},
+		{name: "counts over a day", as: "admin", method: "GET", path: p + "/ingestion/counts?minutes=1441", status: 400, field: "minutes"},
+		{name: "counts take no limit", as: "admin", method: "GET", path: p + "/ingestion/counts?limit=5", status: 400, field: "limit"},
 	}
 
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			fx := newFixture(t)
+			if sc.setup != nil {
+				sc.setup(t, fx)
+			}
 			res := fx.do(t, sc.as, sc.method, sc.path, sc.body)
 			if res.status != sc.status {
 				t.Fatalf("%s %s: status %d, want %d\n%s", sc.method, sc.path, res.status, sc.status, res.body)
@@ -548,6 +719,30 @@ func traitIs(id int64, key string, want any) func(*testing.T, *fixture, response
 		t.Helper()
 		if got := fx.traits(t, id)[key]; got != want {
 			t.Errorf("account %d %s = %v, want %v", id, key, got, want)
+		}
+	}
+}
+
+// writeKeys checks how many write keys the store holds.
+func writeKeys(n int) func(*testing.T, *fixture, response) {
+	return func(t *testing.T, fx *fixture, _ response) {
+		t.Helper()
+		keys, err := fx.st.ListWriteKeys(context.Background())
+		must(t, err)
+		if len(keys) != n {
+			t.Errorf("%d write keys in the store, want %d", len(keys), n)
+		}
+	}
+}
+
+// keyWorks checks whether the named source's write key still
+// authenticates.
+func keyWorks(name string, want bool) func(*testing.T, *fixture, response) {
+	return func(t *testing.T, fx *fixture, _ response) {
+		t.Helper()
+		_, err := fx.st.WriteKeyByHash(context.Background(), fx.keys[name].Hash, fixtureNow)
+		if got := err == nil; got != want {
+			t.Errorf("write key %q works: %v (%v), want %v", name, got, err, want)
 		}
 	}
 }

@@ -63,16 +63,31 @@ func bearer(r *http.Request) (string, error) {
 }
 
 // authorize enforces the route's access level on the authenticated caller.
-func (a *API) authorize(level access, next http.Handler) http.Handler {
+func (a *API) authorize(rt route, next http.Handler) http.Handler {
+	why := refusal(rt)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		role := callerOf(r).user.Role
 		switch {
-		case level == writer && !role.CanWrite():
+		case rt.access == writer && !role.CanWrite():
 			a.writeError(w, r, derrors.New(derrors.Forbidden, "the %s role can read but not change data", role.Label()))
-		case level == admin && !role.IsAdmin():
-			a.writeError(w, r, derrors.New(derrors.Forbidden, "only admins manage team members and API tokens"))
+		case rt.access == lead && !role.IsLead(), rt.access == admin && !role.IsAdmin():
+			a.writeError(w, r, derrors.New(derrors.Forbidden, "%s", why))
 		default:
 			next.ServeHTTP(w, r)
 		}
 	})
+}
+
+// refusal says who may call a lead or admin route, in the terms of what
+// the route is for.
+func refusal(rt route) string {
+	switch {
+	case rt.access == lead && strings.HasPrefix(rt.path, Prefix+"/ingestion/"):
+		return "only admins and managers read the ingestion debugger"
+	case rt.access == lead:
+		return "only admins and managers delete accounts"
+	case strings.HasPrefix(rt.path, Prefix+"/write-keys"):
+		return "only admins manage write keys"
+	}
+	return "only admins manage team members and API tokens"
 }

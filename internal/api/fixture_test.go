@@ -15,6 +15,9 @@ import (
 
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/date"
+	"github.com/tendhq/tend/internal/engine"
+	"github.com/tendhq/tend/internal/ingest"
+	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/store/sqlite"
 	"github.com/tendhq/tend/internal/store/sqlstore"
 	"github.com/tendhq/tend/internal/team"
@@ -33,11 +36,16 @@ import (
 //	contact:  1 jane@acme.com on Acme (champion)
 //	traits:   Acme ta_pulse=Healthy, help_tickets_90d=4
 //	note:     one on Acme
+//
+// A usage engine runs over the store; fx.feed sends it events, as the
+// ingestion endpoint does, with write keys made on first use.
 type fixture struct {
 	st     *sqlstore.DB
 	h      http.Handler
-	secret map[string]string // "admin", "ta", "viewer", "disabled"
+	usage  *engine.Usage
+	secret map[string]string // "admin", "ta", "viewer", "disabled"; "manager" after addManager
 	token  map[string]team.Token
+	keys   map[string]store.WriteKey // by name, made by fx.writeKey
 	logs   *syncBuffer
 }
 
@@ -73,7 +81,8 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fx := &fixture{st: st, secret: map[string]string{}, token: map[string]team.Token{}, logs: &syncBuffer{}}
+	fx := &fixture{st: st, secret: map[string]string{}, token: map[string]team.Token{}, keys: map[string]store.WriteKey{},
+		logs: &syncBuffer{}}
 	users := []struct {
 		key  string
 		user team.User
@@ -116,8 +125,55 @@ func newFixture(t testing.TB) *fixture {
 	must(t, st.AddActivity(ctx, &account.Activity{AccountID: 1, Kind: account.ActivityNote, Actor: "tara@tend.test", Body: "Kickoff went well"}))
 
 	log := slog.New(slog.NewTextHandler(fx.logs, nil))
-	fx.h = New(Config{Store: st, Workspace: ws, Logger: log, Now: func() time.Time { return fixtureNow }}).Handler()
+	now := func() time.Time { return fixtureNow }
+	fx.usage, err = engine.NewUsage(ctx, engine.UsageConfig{Store: st, Workspace: ws, Logger: log, Now: now,
+		FlushEvery: 20 * time.Millisecond})
+	must(t, err)
+	t.Cleanup(func() { fx.usage.Close() }) // before the store closes: cleanups run last first
+	fx.h = New(Config{Store: st, Workspace: ws, Usage: fx.usage, Logger: log, Now: now}).Handler()
 	return fx
+}
+
+// addManager adds a manager, mo@tend.test (user 5), with a token as
+// "manager". The fixture leaves managers out so that the ids other tests
+// expect stay put.
+func (fx *fixture) addManager(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	u := team.User{Email: "mo@tend.test", Name: "Mo Manager", Role: team.Manager}
+	must(t, fx.st.CreateUser(ctx, &u))
+	secret, tok, err := team.NewToken(u.ID, "manager token")
+	must(t, err)
+	must(t, fx.st.CreateToken(ctx, &tok))
+	fx.secret["manager"], fx.token["manager"] = secret, tok
+}
+
+// writeKey returns the write key of the named source, making it (as the
+// admin) the first time.
+func (fx *fixture) writeKey(t testing.TB, name string) store.WriteKey {
+	t.Helper()
+	if k, ok := fx.keys[name]; ok {
+		return k
+	}
+	_, hash, prefix, err := team.NewWriteKeySecret()
+	must(t, err)
+	admin := int64(1)
+	k := store.WriteKey{Name: name, Prefix: prefix, Hash: hash, CreatedBy: &admin}
+	must(t, fx.st.CreateWriteKey(context.Background(), &k))
+	fx.keys[name] = k
+	return k
+}
+
+// feed sends a Segment batch body from the source through the usage
+// engine, decoded as the ingestion endpoint decodes it, and returns once
+// the events are stored and counted.
+func (fx *fixture) feed(t testing.TB, source, body string) engine.IngestResult {
+	t.Helper()
+	b, err := ingest.DecodeBatch([]byte(body), fixtureNow)
+	must(t, err)
+	res, err := fx.usage.Ingest(context.Background(), fx.writeKey(t, source), b)
+	must(t, err)
+	return res
 }
 
 func must(t testing.TB, err error) {

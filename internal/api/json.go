@@ -68,7 +68,7 @@ func jsonError(err error, offset, limit int64) error {
 	case errors.Is(err, io.EOF):
 		return derrors.New(derrors.Invalid, "the request body is empty; send a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return derrors.New(derrors.Invalid, "malformed JSON: the body ends in the middle of a value, at byte %d", offset)
+		return derrors.New(derrors.Invalid, "malformed JSON: the body ends in the middle of a value")
 	case errors.As(err, &syntaxErr):
 		return derrors.New(derrors.Invalid, "malformed JSON at byte %d: %s", syntaxErr.Offset, strings.TrimPrefix(syntaxErr.Error(), "json: "))
 	case errors.As(err, &typeErr):
@@ -99,6 +99,9 @@ func describeType(t reflect.Type) string {
 	case reflect.Bool:
 		return "true or false"
 	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Slice || t.Elem().Kind() == reflect.Uint8 {
+			return "an array" // of raw JSON values: any element will do
+		}
 		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(describeType(t.Elem()), "a "), "an ") + "s"
 	case reflect.Struct:
 		if t.PkgPath() == "github.com/tendhq/tend/internal/date" {

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/derrors"
@@ -16,8 +17,6 @@ const (
 	// timeline of every kind, and notes are picked from its newest
 	// noteScan entries.
 	noteScan = 10_000
-	// maxNoteLength caps a note's body.
-	maxNoteLength = 20_000
 )
 
 // listNotes lists an account's notes, newest first.
@@ -70,8 +69,8 @@ func (a *API) createNote(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case in.Body == "":
 		return derrors.Field(derrors.Unprocessable, "body", "is required")
-	case len(in.Body) > maxNoteLength:
-		return derrors.Field(derrors.Unprocessable, "body", "is longer than %d characters", maxNoteLength)
+	case utf8.RuneCountInString(in.Body) > account.MaxNoteLength:
+		return derrors.Field(derrors.Unprocessable, "body", "is longer than %d characters", account.MaxNoteLength)
 	}
 	by := callerOf(r).actor()
 	note := account.Activity{AccountID: id, Kind: account.ActivityNote, ActorID: by.UserID, Actor: by.Name,

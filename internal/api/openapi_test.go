@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/team"
+	"github.com/tendhq/tend/internal/usage"
 )
 
 // openAPIFile is the part of the OpenAPI document the tests read.
@@ -134,7 +136,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		if isPublic != (rt.access == public) {
 			t.Errorf("%s: documented as public=%v, but the route's access is %d", k, isPublic, rt.access)
 		}
-		want := map[access][]string{reader: {"401"}, writer: {"401", "403"}, admin: {"401", "403"}}[rt.access]
+		want := map[access][]string{reader: {"401"}, writer: {"401", "403"}, lead: {"401", "403"}, admin: {"401", "403"}}[rt.access]
 		for _, status := range want {
 			if _, ok := op.Responses[status]; !ok {
 				t.Errorf("%s: no %s response documented", k, status)
@@ -165,6 +167,19 @@ func TestOpenAPISchemas(t *testing.T) {
 		"BatchRow":    reflect.TypeFor[batchRow](),
 		"RowProblem":  reflect.TypeFor[rowProblem](),
 		"Error":       reflect.TypeFor[errorBody](),
+
+		"WriteKey":       reflect.TypeFor[store.WriteKey](),
+		"NewWriteKey":    reflect.TypeFor[newWriteKeyJSON](),
+		"AccountUsage":   reflect.TypeFor[usageJSON](),
+		"UsageMetrics":   reflect.TypeFor[usage.Metrics](),
+		"UsageSeries":    reflect.TypeFor[usageSeries](),
+		"DayCount":       reflect.TypeFor[usage.DayCount](),
+		"MonthCount":     reflect.TypeFor[usage.MonthCount](),
+		"AdoptedFeature": reflect.TypeFor[usage.Feature](),
+		"Event":          reflect.TypeFor[eventJSON](),
+		"Rejection":      reflect.TypeFor[rejectionJSON](),
+		"MinuteCount":    reflect.TypeFor[minuteJSON](),
+		"MinuteCounts":   reflect.TypeFor[countsJSON](),
 	}
 	for name, typ := range types {
 		s, ok := doc.Components.Schemas[name]

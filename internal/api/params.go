@@ -56,14 +56,17 @@ func parseQuery(r *http.Request, allowed ...string) (query, error) {
 func (q query) str(name string) string { return strings.TrimSpace(q.v.Get(name)) }
 
 // limit reads a page size between 1 and max, def when absent.
-func (q query) limit(def, max int) (int, error) {
-	s := q.str("limit")
+func (q query) limit(def, max int) (int, error) { return q.intIn("limit", def, 1, max) }
+
+// intIn reads a whole-number parameter between lo and hi, def when absent.
+func (q query) intIn(name string, def, lo, hi int) (int, error) {
+	s := q.str(name)
 	if s == "" {
 		return def, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > max {
-		return 0, derrors.Field(derrors.Invalid, "limit", "%q is not a whole number between 1 and %d", s, max)
+	if err != nil || n < lo || n > hi {
+		return 0, derrors.Field(derrors.Invalid, name, "%q is not a whole number between %d and %d", s, lo, hi)
 	}
 	return n, nil
 }
