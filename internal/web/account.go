@@ -30,6 +30,9 @@ type accountPage struct {
 	History  []historyRow
 	Contacts []contactGroup
 	Timeline []activityRow
+	// Usage is the usage card (the whole page only; writes over htmx do
+	// not change it).
+	Usage usageCard
 	// NoteBody and NoteError re-show a note that could not be added.
 	NoteBody  string
 	NoteError string
@@ -127,6 +130,7 @@ var activityLabels = map[string]string{
 	account.ActivityCreated:      "Created",
 	account.ActivityFieldChanged: "Fields changed",
 	account.ActivityTraitChanged: "Trait changed",
+	account.ActivityUsage:        "Usage",
 }
 
 // valueLabels are the people's names of the closed fields' values.
@@ -194,6 +198,11 @@ func (ui *UI) loadAccount(r *http.Request, id int64) (accountPage, error) {
 		return p, err
 	}
 	p.Groups = ui.traitGroups(values, p.CanWrite())
+	if !isHTMX(r) {
+		if p.Usage, err = ui.loadUsage(ctx, a, values); err != nil {
+			return p, err
+		}
+	}
 
 	changes, err := ui.st.TraitHistory(ctx, id, "", traitHistoryLimit)
 	if err != nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -152,7 +153,24 @@ type bookPage struct {
 	Owners []team.User
 	names  map[int64]string
 	label  func(string) string
+	usage  map[int64]bookUsage
 }
+
+// bookUsage is an account's utilization in the book: the handbook's two
+// ratios, each with its status (004).
+type bookUsage struct {
+	MAUSeats, Score bookMetric
+}
+
+// bookMetric is one ratio, formatted, with its handbook status; an empty
+// Value is a metric the account does not have.
+type bookMetric struct {
+	Value  string
+	Status string
+}
+
+// Usage returns the account's utilization ratios.
+func (p bookPage) Usage(id int64) bookUsage { return p.usage[id] }
 
 // Name returns the team member's name for an owner id.
 func (p bookPage) Name(id *int64) string {
@@ -220,9 +238,13 @@ func (ui *UI) book(w http.ResponseWriter, r *http.Request) error {
 	}
 	data := bookPage{base: ui.base(r, "Book of business", "book"), Q: q, Page: page, names: make(map[int64]string, len(users)),
 		label: ui.ws.FieldLabel}
+	if data.usage, err = ui.bookUsage(r.Context(), page.Accounts); err != nil {
+		return err
+	}
 	for _, m := range users {
 		data.names[m.ID] = m.Name
-		if !m.Disabled && m.Role != team.Viewer || strconv.FormatInt(m.ID, 10) == q.Owner {
+		// The owner is a Technical Advisor (managers sometimes hold accounts).
+		if !m.Disabled && (m.Role == team.TA || m.Role == team.Manager) || strconv.FormatInt(m.ID, 10) == q.Owner {
 			data.Owners = append(data.Owners, m)
 		}
 	}
@@ -230,4 +252,34 @@ func (ui *UI) book(w http.ResponseWriter, r *http.Request) error {
 		return ui.renderBlock(w, r, http.StatusOK, "book", "results-htmx", data)
 	}
 	return ui.renderPage(w, r, http.StatusOK, "book", data)
+}
+
+// bookUsage reads the utilization traits of a page of accounts. The book's
+// query returns no traits, and a page is at most 50 rows, so this is one
+// small indexed query per row (BenchmarkBookOfBusiness measures it). The
+// traits, not the live engine, are read because a workspace may take these
+// metrics from its warehouse instead of from events.
+func (ui *UI) bookUsage(ctx context.Context, accounts []account.Account) (map[int64]bookUsage, error) {
+	out := make(map[int64]bookUsage, len(accounts))
+	for _, a := range accounts {
+		traits, err := ui.st.ListTraits(ctx, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		var u bookUsage
+		for _, t := range traits {
+			v, ok := t.Value.(float64)
+			if !ok {
+				continue
+			}
+			switch t.Key {
+			case "usage_score":
+				u.Score = bookMetric{Value: ratio(v), Status: usageScoreStatus(v)}
+			case "last_month_mau_over_seats":
+				u.MAUSeats = bookMetric{Value: ratio(v), Status: mauSeatsStatus(v)}
+			}
+		}
+		out[a.ID] = u
+	}
+	return out, nil
 }

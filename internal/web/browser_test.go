@@ -102,6 +102,38 @@ func TestBrowserScenario(t *testing.T) {
 	if _, err := b.st.UpsertAccounts(context.Background(), more, account.System("test", account.SourceManual)); err != nil {
 		t.Fatal(err)
 	}
+	// A year of product usage for Acme, through the engine as ingestion
+	// hands it over, and a rejected call for the debugger.
+	usage := b.withUsage()
+	backend := b.writeKey("backend")
+	ingestCalls(t, usage, backend, newUsageYear("crm-acme").calls())
+	ingestCalls(t, usage, b.writeKey("web app"), []string{`{"type":"track","userId":"u7","event":"Page Viewed","messageId":"p1"}`,
+		`{"type":"page","messageId":"p2","name":"Home"}`})
+	if err := usage.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The other accounts' utilization, as a warehouse would have set it,
+	// so that the book's columns show every status.
+	all, err := b.st.ListAccounts(context.Background(), account.Filter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int64{}
+	for _, a := range all.Accounts {
+		ids[a.ExternalID] = a.ID
+	}
+	var writes []account.TraitWrite
+	for i, a := range more {
+		if i%4 == 3 {
+			continue
+		}
+		id := ids[a.ExternalID]
+		writes = append(writes, account.TraitWrite{AccountID: id, Key: "usage_score", Value: float64(5+i*7%40) / 100},
+			account.TraitWrite{AccountID: id, Key: "last_month_mau_over_seats", Value: float64(30+i*13%70) / 100})
+	}
+	if _, err := b.st.SetTraits(context.Background(), writes, account.System("warehouse sync", account.SourceWarehouse)); err != nil {
+		t.Fatal(err)
+	}
 
 	ctx := browser(t, path)
 	var mu sync.Mutex
@@ -196,6 +228,12 @@ func TestBrowserScenario(t *testing.T) {
 	if title != "Acme Corp" {
 		t.Fatalf("account page title %q", title)
 	}
+	// The usage card: the two charts, drawn, and the numbers beside them.
+	wait("the usage card", `document.querySelectorAll('#usage svg.chart-dau rect.bar').length === 90 &&
+		document.querySelectorAll('#usage svg.chart-mau rect.bar').length === 12 &&
+		document.querySelector('#usage svg.chart-mau line.seats') !== null &&
+		document.querySelector('#usage svg.chart-dau').getBoundingClientRect().width > 400 &&
+		document.querySelector('#usage .chip') !== null`)
 	shot("account")
 
 	// Add a note; it appears on the timeline without a page load.
@@ -225,6 +263,29 @@ func TestBrowserScenario(t *testing.T) {
 		document.querySelector('#trait-ta_pulse select').value === 'Healthy' && window.tendMarker === 1`)
 	must("scroll to the timeline", chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS("#timeline"))))
 	shot("account-timeline")
+
+	// An admin creates a write key: the secret and the snippets are shown
+	// once, with copy buttons that tend.js reveals.
+	must("write keys", chromedp.Do(ctx, chromedp.Navigate(b.srv.URL+"/settings/write-keys"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="name"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), "data warehouse backfill"),
+		chromedp.Click(chromedp.CSS(`form[action="/settings/write-keys"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#secret-key`)),
+	))
+	wait("the copy buttons", `document.querySelector('#snippet-curl').textContent.includes('/v1/track') &&
+		!document.querySelector('button[data-copy="snippet-curl"]').hidden`)
+	shot("write-key-created")
+
+	// The ingestion debugger refreshes itself: an event sent while it is
+	// open appears without a reload.
+	must("debugger", chromedp.Do(ctx, chromedp.Navigate(b.srv.URL+"/usage/debugger"),
+		chromedp.WaitVisible(chromedp.CSS(`table.events`))))
+	must("mark the debugger", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.tendMarker = 2`)))
+	shot("debugger")
+	ingestCalls(t, usage, backend, []string{`{"type":"track","userId":"u3","event":"Insight Created","messageId":"live-1",
+		"context":{"groupId":"crm-acme"}}`})
+	wait("the live event", `[...document.querySelectorAll('table.events td')].some(td => td.textContent === 'Insight Created') &&
+		window.tendMarker === 2`)
 
 	if shots != "" {
 		for _, page := range []string{"team", "settings", "settings/tokens"} {

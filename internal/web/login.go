@@ -37,15 +37,18 @@ func (ui *UI) login(w http.ResponseWriter, r *http.Request) error {
 	password := r.PostFormValue("password")
 	next := localPath(r.PostFormValue("next"))
 	u, err := ui.st.GetUserByEmail(r.Context(), email)
-	switch {
-	case derrors.Is(err, derrors.NotFound):
-		// Spend the time a real check takes, so that response times do not
-		// reveal which emails have accounts.
-		team.CheckPassword(dummyHash(), password)
-	case err != nil:
+	if err != nil && !derrors.Is(err, derrors.NotFound) {
 		return err
 	}
-	if err != nil || u.Disabled || !team.CheckPassword(u.PasswordHash, password) {
+	// Every attempt spends the time a real check takes, so that response
+	// times do not reveal which emails have accounts, which are disabled
+	// and which have no password.
+	hash := u.PasswordHash
+	if err != nil || u.Disabled || hash == "" {
+		hash = dummyHash()
+	}
+	ok := team.CheckPassword(hash, password)
+	if err != nil || u.Disabled || u.PasswordHash == "" || !ok {
 		return ui.renderPage(w, r, http.StatusUnauthorized, "login",
 			loginPage{base: base{Title: "Sign in"}, Email: email, Next: next, Error: badLogin})
 	}

@@ -14,6 +14,7 @@ import (
 	"math"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,10 @@ var staticFS embed.FS
 // layoutFile is the page shell every page template is parsed with.
 const layoutFile = "layout.html"
 
+// sharedFiles are parsed with every page besides the layout: blocks that
+// several pages draw (the SVG bar chart).
+var sharedFiles = []string{"chart.html"}
+
 // templates holds one template set per page: the layout plus the page's
 // own file, so that each page defines its own "content" block.
 type templates struct {
@@ -53,10 +58,16 @@ func parseTemplates(fsys fs.FS, funcs template.FuncMap) (*templates, error) {
 	ts := &templates{pages: map[string]*template.Template{}}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name+".html" == layoutFile {
+		if name+".html" == layoutFile || slices.Contains(sharedFiles, name+".html") {
 			continue
 		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "templates/"+layoutFile, f)
+		patterns := []string{"templates/" + layoutFile}
+		for _, s := range sharedFiles {
+			if slices.Contains(files, "templates/"+s) {
+				patterns = append(patterns, "templates/"+s)
+			}
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, append(patterns, f)...)
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", f, err)
 		}
@@ -80,7 +91,8 @@ func parseTemplates(fsys fs.FS, funcs template.FuncMap) (*templates, error) {
 // base is what the layout needs on every page.
 type base struct {
 	Title string
-	// Section highlights the navigation entry: book, team, settings.
+	// Section highlights the navigation entry: book, team, ingestion,
+	// settings.
 	Section string
 	User    *team.User
 	// Flash is a one-time message from the previous request.
@@ -92,6 +104,10 @@ func (b base) CanWrite() bool { return b.User != nil && b.User.Role.CanWrite() }
 
 // IsAdmin reports whether the signed-in user is an admin.
 func (b base) IsAdmin() bool { return b.User != nil && b.User.Role.IsAdmin() }
+
+// CanOperate reports whether the signed-in user may open the ingestion
+// debugger (admins and managers).
+func (b base) CanOperate() bool { return b.User != nil && canOperate(b.User.Role) }
 
 // base returns the layout data for a page, taking the pending flash message.
 func (ui *UI) base(r *http.Request, title, section string) base {
@@ -148,6 +164,8 @@ func (ui *UI) funcs() template.FuncMap {
 		"contactRole": account.ContactRoleLabel,
 		"initial":     initial,
 		"dict":        dict,
+		"clock":       clock,
+		"px":          px,
 		"score": func(s *float64) string {
 			if s == nil {
 				return ""
@@ -234,6 +252,17 @@ func when(t time.Time) string {
 	}
 	return t.UTC().Format("2006-01-02 15:04")
 }
+
+// clock formats an instant to the second, in UTC: the debugger's times.
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+// px prints an SVG coordinate: at most one decimal, no exponent.
+func px(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // relDays says how far d is from today: "in 52 days", "3 days ago".
 func relDays(today, d date.Date) string {

@@ -2,8 +2,9 @@
 // for the parts that update in place, embedded assets and no build step.
 // Every page also works as plain links and forms, without JavaScript.
 //
-// One file per page (login.go, book.go, account.go, team.go, settings.go);
-// this file holds the wiring every page shares: routes, sessions, access
+// One file per page (login.go, book.go, account.go, team.go, settings.go,
+// writekeys.go, debugger.go; the account page's usage card in usage.go and
+// the SVG charts in chart.go); this file holds the wiring every page shares: routes, sessions, access
 // by role, cross-origin protection and the one error adapter.
 package web
 
@@ -21,6 +22,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/tendhq/tend/internal/derrors"
+	"github.com/tendhq/tend/internal/engine"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/team"
 	"github.com/tendhq/tend/internal/workspace"
@@ -30,7 +32,10 @@ import (
 type Config struct {
 	Store     store.Store
 	Workspace *workspace.Workspace
-	Logger    *slog.Logger
+	// Usage is the running usage engine, which the account page's usage
+	// card reads live; nil shows the card as not connected.
+	Usage  *engine.Usage
+	Logger *slog.Logger
 	// Now is the clock for "in 52 days" and the like; nil is time.Now.
 	Now func() time.Time
 	// SecureCookies marks the session cookie Secure; set it whenever Tend is
@@ -42,7 +47,9 @@ type Config struct {
 type UI struct {
 	st       store.Store
 	ws       *workspace.Workspace
+	usage    *engine.Usage
 	log      *slog.Logger
+	secure   bool
 	now      func() time.Time
 	sessions *scs.SessionManager
 	tmpl     *templates
@@ -70,7 +77,7 @@ func New(cfg Config) (*UI, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	ui := &UI{st: cfg.Store, ws: cfg.Workspace, log: cfg.Logger, now: cfg.Now}
+	ui := &UI{st: cfg.Store, ws: cfg.Workspace, usage: cfg.Usage, log: cfg.Logger, now: cfg.Now, secure: cfg.SecureCookies}
 	var err error
 	if ui.static, err = loadAssets(); err != nil {
 		return nil, err
@@ -127,10 +134,15 @@ func (ui *UI) routes() http.Handler {
 	mux.Handle("GET /settings", ui.route(admin, ui.settings))
 	mux.Handle("POST /settings/users", ui.route(admin, ui.createUser))
 	mux.Handle("POST /settings/users/{id}", ui.route(admin, ui.updateUser))
-	// Everyone manages their own API tokens; admins manage everyone's.
-	mux.Handle("GET /settings/tokens", ui.route(signedIn, ui.tokens))
-	mux.Handle("POST /settings/tokens", ui.route(signedIn, ui.createToken))
-	mux.Handle("POST /settings/tokens/{id}/delete", ui.route(signedIn, ui.deleteToken))
+	// Only admins manage API tokens (issue 2), as in the API and the CLI.
+	mux.Handle("GET /settings/tokens", ui.route(admin, ui.tokens))
+	mux.Handle("POST /settings/tokens", ui.route(admin, ui.createToken))
+	mux.Handle("POST /settings/tokens/{id}/delete", ui.route(admin, ui.deleteToken))
+	mux.Handle("GET /settings/write-keys", ui.route(admin, ui.writeKeys))
+	mux.Handle("POST /settings/write-keys", ui.route(admin, ui.createWriteKey))
+	mux.Handle("POST /settings/write-keys/{id}/revoke", ui.route(admin, ui.revokeWriteKey))
+
+	mux.Handle("GET /usage/debugger", ui.route(operator, ui.debugger))
 
 	mux.Handle("/", ui.route(signedIn, func(http.ResponseWriter, *http.Request) error {
 		return derrors.New(derrors.NotFound, "There is no page here.")
@@ -150,6 +162,7 @@ const (
 	signedIn               // any signed-in, enabled user
 	writer                 // a user whose role may change data (not viewers)
 	admin                  // admins only
+	operator               // admins and managers: the ingestion debugger
 )
 
 type userKey struct{}
@@ -186,6 +199,9 @@ func (ui *UI) route(a access, h handler) http.Handler {
 		case a == admin && !u.Role.IsAdmin():
 			ui.fail(w, r, derrors.New(derrors.Forbidden, "Only admins can open this page."))
 			return
+		case a == operator && !canOperate(u.Role):
+			ui.fail(w, r, derrors.New(derrors.Forbidden, "Only admins and managers can open this page."))
+			return
 		}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -203,6 +219,10 @@ func (ui *UI) route(a access, h handler) http.Handler {
 		}
 	})
 }
+
+// canOperate reports whether a role sees how Tend runs: the ingestion
+// debugger shows raw events, which may carry customers' user ids.
+func canOperate(r team.Role) bool { return r == team.Admin || r == team.Manager }
 
 // sessionUser loads the session's user on every request, so that disabling
 // a user or changing their role takes effect at once, on every session.

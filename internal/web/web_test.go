@@ -697,9 +697,20 @@ func TestAPITokens(t *testing.T) {
 	ctx := context.Background()
 	secretRe := regexp.MustCompile(`<code class="secret-value">(tend_[a-z0-9]+)</code>`)
 
-	// A TA makes a token for themselves and sees it once.
+	// Only admins manage API tokens (issue 2): a TA gets no page and no token.
 	tina := b.login(b.tina.Email)
+	for _, p := range []string{"/settings/tokens"} {
+		res, body := tina.get(p)
+		wantStatus(t, res, body, http.StatusForbidden)
+	}
 	res, body := tina.post("/settings/tokens", url.Values{"name": {"my laptop"}})
+	wantStatus(t, res, body, http.StatusForbidden)
+	_, body = tina.get("/")
+	wantNotIn(t, body, `href="/settings/tokens"`)
+
+	// The admin makes a token for Tina and sees it once.
+	admin := b.login(b.admin.Email)
+	res, body = admin.post("/settings/tokens", url.Values{"name": {"my laptop"}, "user_id": {fmt.Sprint(b.tina.ID)}})
 	wantStatus(t, res, body, http.StatusOK)
 	m := secretRe.FindStringSubmatch(body)
 	if m == nil {
@@ -709,18 +720,14 @@ func TestAPITokens(t *testing.T) {
 	if err != nil || owner.ID != b.tina.ID || tok.Name != "my laptop" {
 		t.Fatalf("token %+v of %+v: %v", tok, owner, err)
 	}
-	_, body = tina.get("/settings/tokens")
-	wantIn(t, body, "my laptop", "Your API tokens")
+	_, body = admin.get("/settings/tokens")
+	wantIn(t, body, "my laptop")
 	wantNotIn(t, body, m[1])
-
-	res, body = tina.post("/settings/tokens", url.Values{"name": {"  "}})
+	res, body = admin.post("/settings/tokens", url.Values{"name": {"  "}})
 	wantStatus(t, res, body, http.StatusUnprocessableEntity)
 	wantIn(t, body, "Name is required.")
-	res, body = tina.post("/settings/tokens", url.Values{"name": {"for theo"}, "user_id": {fmt.Sprint(b.theo.ID)}})
-	wantStatus(t, res, body, http.StatusForbidden)
 
 	// The admin sees everyone's tokens, makes one for Theo and deletes Tina's.
-	admin := b.login(b.admin.Email)
 	res, body = admin.post("/settings/tokens", url.Values{"name": {"nightly export"}, "user_id": {fmt.Sprint(b.theo.ID)}})
 	wantStatus(t, res, body, http.StatusOK)
 	wantIn(t, body, "All API tokens", "my laptop", "Tina Advisor", "nightly export", "Theo Park")
@@ -729,11 +736,9 @@ func TestAPITokens(t *testing.T) {
 		t.Fatalf("theo has %d tokens", len(theoTokens))
 	}
 
-	// Tina cannot see or delete Theo's token.
-	_, body = tina.get("/settings/tokens")
-	wantNotIn(t, body, "nightly export")
+	// Tina cannot delete Theo's token.
 	res, body = tina.post(fmt.Sprintf("/settings/tokens/%d/delete", theoTokens[0].ID), nil)
-	wantStatus(t, res, body, http.StatusNotFound)
+	wantStatus(t, res, body, http.StatusForbidden)
 
 	res, body = admin.post(fmt.Sprintf("/settings/tokens/%d/delete", tok.ID), nil)
 	wantStatus(t, res, body, http.StatusSeeOther)
