@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/date"
 	"github.com/tendhq/tend/internal/team"
+	"github.com/tendhq/tend/internal/usage"
 )
 
 // generator draws the book. Every account has its own random stream,
@@ -20,7 +22,14 @@ type generator struct {
 	// rng is the current account's stream.
 	rng   *rand.Rand
 	today date.Date
-	staff *staff
+	// now is the demo's instant and loc the workspace's time zone, in
+	// which product usage is counted by day.
+	now time.Time
+	loc *time.Location
+	// factors caches dayFactor for the days from factorsFrom.
+	factors     []float64
+	factorsFrom usage.Day
+	staff       *staff
 	// nameRNG orders the company names; names is the current block's order
 	// of brand×industry pairs.
 	nameRNG *rand.Rand
@@ -42,9 +51,15 @@ type plan struct {
 	// traits are the current values; before are earlier values of some of
 	// them, written first so that the trait history shows a change.
 	traits, before []traitVal
-	contacts       []account.Contact
-	people         people
-	notes          []account.Activity
+	// target says how the account's product usage should end up (none for
+	// prospects); usage is that usage, day by day, and computed the
+	// utilization traits the usage engine will derive from it.
+	target   usageTarget
+	usage    *usagePlan
+	computed []traitVal
+	contacts []account.Contact
+	people   people
+	notes    []account.Activity
 }
 
 // traitVal is one planned trait value, in its canonical Go type.
@@ -102,12 +117,12 @@ func (g *generator) account(i int) *plan {
 	}
 	// Seats follow from the price per seat of what was bought, and never
 	// exceed the developers who could use them.
-	perSeat := 150.0 // code search
+	perSeat := seatPrices[0] // code search only
 	switch {
 	case len(a.Entitlements) == 2:
-		perSeat = 320
+		perSeat = seatPrices[2]
 	case a.Entitlements[0] == "ai_assistant":
-		perSeat = 210
+		perSeat = seatPrices[1]
 	}
 	perSeat *= 0.8 + 0.4*g.rng.Float64()
 	seats := int(float64(a.ARR) / perSeat)
@@ -131,14 +146,13 @@ func (g *generator) account(i int) *plan {
 
 	g.owners(p, region)
 	g.traits(p, target, region)
-	usage, mau := numTrait(p.traits, "usage_score"), numTrait(p.traits, "last_month_mau_over_seats")
-	a.Stage = stageOf(g.today, a.CloseDate, a.RenewalDate, usage, mau)
-	if a.Stage != stageProspect { // health is scored from the close on
-		if score, color, ok := healthOf(g.today, p.traits); ok {
-			a.HealthScore, a.HealthColor = &score, color
-		}
-	}
 	g.contacts(p)
+	a.Stage = stageProspect
+	if !a.CloseDate.IsZero() {
+		g.usage(p, i)
+		p.computed = computedTraits(p.usage.metrics, g.loc)
+		g.place(p)
+	}
 	g.notes(p)
 	return p
 }
@@ -237,6 +251,13 @@ func (g *generator) owners(p *plan, region string) {
 	}
 }
 
+// seatPrices are the list prices per seat and year: code search, the AI
+// assistant, both — enterprise prices with premium support ($120, $75 and
+// $170 a user a month). They fix how many seats the book's ARR buys, and
+// every seat in use costs the demo about twenty product events a year
+// (usage.go), so they are also what keeps the demo quick to generate.
+var seatPrices = [3]float64{1440, 900, 2040}
+
 // pick draws one of items, with the weights if given, else uniformly.
 func pick[T any](rng *rand.Rand, items []T, weights []float64) T {
 	if weights == nil {
@@ -271,6 +292,21 @@ func (g *generator) between(lo, hi int) int { return lo + g.rng.IntN(hi-lo+1) }
 func roundTo(x float64, step int) int { return int(math.Round(x/float64(step))) * step }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
+// place puts the account in its lifecycle stage and scores its health from
+// its traits and the utilization the usage engine derives (DESIGN.md §3).
+func (g *generator) place(p *plan) {
+	a := &p.acct
+	usage, mau := numTrait(p.computed, "usage_score"), numTrait(p.computed, "last_month_mau_over_seats")
+	a.Stage = stageOf(g.today, a.CloseDate, a.RenewalDate, usage, mau)
+	a.HealthScore, a.HealthColor = nil, ""
+	if a.Stage == stageProspect { // health is scored from the close on
+		return
+	}
+	if score, color, ok := healthOf(g.today, slices.Concat(p.traits, utilization(p.computed, g.now, g.loc))); ok {
+		a.HealthScore, a.HealthColor = &score, color
+	}
+}
 
 func numTrait(vals []traitVal, key string) *float64 {
 	for _, v := range vals {

@@ -20,6 +20,17 @@ import (
 	"github.com/tendhq/tend/internal/workspace"
 )
 
+// bookSize is the book TestGenerateBook checks: the default one, or under
+// the race detector, which makes SQLite some thirty times slower and the
+// default book's million product events a matter of minutes, a small one
+// (of a seed whose first accounts are small) that still has every stage.
+func bookSize() (accounts int, seed int64) {
+	if raceEnabled {
+		return 12, 28
+	}
+	return demo.DefaultAccounts, 42
+}
+
 // now is a fixed clock: 15:04 in the afternoon, so that truncating to the
 // day matters.
 var now = time.Date(2026, time.March, 10, 15, 4, 5, 0, time.UTC)
@@ -65,7 +76,8 @@ func allAccounts(t testing.TB, st store.Store) []account.Account {
 func TestGenerateBook(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, ws, res := generate(t, demo.Options{Seed: 42, Now: now})
+	n, seed := bookSize()
+	st, ws, res := generate(t, demo.Options{Accounts: n, Seed: seed, Now: now})
 	today := date.Of(now)
 
 	users, err := st.ListUsers(ctx)
@@ -94,8 +106,8 @@ func TestGenerateBook(t *testing.T) {
 	}
 
 	accts := allAccounts(t, st)
-	if len(accts) != demo.DefaultAccounts || res.Accounts != demo.DefaultAccounts {
-		t.Fatalf("%d accounts stored, Result.Accounts %d, want %d", len(accts), res.Accounts, demo.DefaultAccounts)
+	if len(accts) != n || res.Accounts != n {
+		t.Fatalf("%d accounts stored, Result.Accounts %d, want %d", len(accts), res.Accounts, n)
 	}
 	seen := map[string]int{}
 	count := func(what, v string) { seen[what+"="+v]++ }
@@ -207,6 +219,8 @@ func TestGenerateBook(t *testing.T) {
 			if !renewing && onboarding != (a.Stage == "1. Onboarding") {
 				t.Errorf("%s: closed %d days ago", where, a.CloseDate.DaysUntil(today))
 			}
+			// The utilization traits are the usage engine's, computed
+			// from the demo's events.
 			usage, _ := tv["usage_score"].(float64)
 			mau, _ := tv["last_month_mau_over_seats"].(float64)
 			if !renewing && !onboarding && (usage >= 0.3 && mau >= 0.8) != (a.Stage == "3. Nurturing") {
@@ -293,6 +307,11 @@ func TestGenerateBook(t *testing.T) {
 		}
 		notes := 0
 		for _, act := range acts {
+			if act.Kind == account.ActivityFieldChanged {
+				// The demo placed every account by the utilization its
+				// events give; a field change means the engine disagreed.
+				t.Errorf("%s: placed again after the usage engine ran: %s", where, act.Body)
+			}
 			if act.Kind != account.ActivityNote {
 				continue
 			}
@@ -307,6 +326,28 @@ func TestGenerateBook(t *testing.T) {
 	}
 	if res.Contacts != contactsTotal || res.Traits != traitsTotal {
 		t.Errorf("Result counts %d contacts, %d traits; store has %d, %d", res.Contacts, res.Traits, contactsTotal, traitsTotal)
+	}
+
+	// The demo logins work.
+	for _, email := range []string{res.AdminEmail, demo.ViewerEmail} {
+		u, err := st.GetUserByEmail(ctx, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !team.CheckPassword(u.PasswordHash, res.AdminPassword) {
+			t.Errorf("%s cannot log in with the demo password", email)
+		}
+	}
+	if admin, _ := st.GetUserByEmail(ctx, res.AdminEmail); admin.Role != team.Admin {
+		t.Errorf("%s has role %s", res.AdminEmail, admin.Role)
+	}
+	if viewer, _ := st.GetUserByEmail(ctx, demo.ViewerEmail); viewer.Role.CanWrite() {
+		t.Errorf("%s can write", demo.ViewerEmail)
+	}
+
+	checkUsage(t, st, ws, res, accts, n == demo.DefaultAccounts)
+	if n != demo.DefaultAccounts {
+		return
 	}
 
 	// Every segment, program, stage and colour, and the variety the later
@@ -340,28 +381,14 @@ func TestGenerateBook(t *testing.T) {
 	if histories == 0 {
 		t.Error("no account has a TA pulse history")
 	}
-
-	// The demo logins work.
-	for _, email := range []string{res.AdminEmail, demo.ViewerEmail} {
-		u, err := st.GetUserByEmail(ctx, email)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !team.CheckPassword(u.PasswordHash, res.AdminPassword) {
-			t.Errorf("%s cannot log in with the demo password", email)
-		}
-	}
-	if admin, _ := st.GetUserByEmail(ctx, res.AdminEmail); admin.Role != team.Admin {
-		t.Errorf("%s has role %s", res.AdminEmail, admin.Role)
-	}
-	if viewer, _ := st.GetUserByEmail(ctx, demo.ViewerEmail); viewer.Role.CanWrite() {
-		t.Errorf("%s can write", demo.ViewerEmail)
-	}
 }
 
 // snapshot renders everything Generate stored, without ids and store
-// timestamps, so that two books can be compared.
-func snapshot(t *testing.T, st store.Store) string {
+// timestamps, so that two books can be compared: the book, and with
+// withUsage its product usage too (users, feature adoption, the computed
+// traits and every event). Usage runs up to the instant Now, the rest of
+// the book depends on its day only.
+func snapshot(t *testing.T, st store.Store, withUsage bool) string {
 	t.Helper()
 	ctx := context.Background()
 	users, err := st.ListUsers(ctx)
@@ -403,61 +430,123 @@ func snapshot(t *testing.T, st store.Store) string {
 			t.Fatal(err)
 		}
 		for _, v := range traits {
-			fmt.Fprintf(&b, "  trait %s=%v %s %s\n", v.Key, v.Value, v.Source, v.UpdatedBy)
+			if withUsage || !slices.Contains(workspace.UsageTraits, v.Key) {
+				fmt.Fprintf(&b, "  trait %s=%v %s %s\n", v.Key, v.Value, v.Source, v.UpdatedBy)
+			}
 		}
 		hist, err := st.TraitHistory(ctx, a.ID, "", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, h := range hist {
-			fmt.Fprintf(&b, "  change %s %v→%v %s %s\n", h.Key, h.Old, h.New, h.Source, h.Actor)
+			if withUsage || !slices.Contains(workspace.UsageTraits, h.Key) {
+				fmt.Fprintf(&b, "  change %s %v→%v %s %s\n", h.Key, h.Old, h.New, h.Source, h.Actor)
+			}
 		}
 		acts, err := st.ListActivities(ctx, a.ID, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, act := range acts {
-			if act.Kind == account.ActivityNote {
-				fmt.Fprintf(&b, "  note %s %s %q\n", act.At.Format(time.RFC3339), act.Actor, act.Body)
+			if act.Kind == account.ActivityNote || (withUsage && act.Kind == account.ActivityUsage) {
+				fmt.Fprintf(&b, "  %s %s %s %q\n", act.Kind, act.At.Format(time.RFC3339), act.Actor, act.Body)
+			}
+		}
+		if !withUsage {
+			continue
+		}
+		us, err := st.UsageUsersOfAccount(ctx, a.ID, 1_000_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range us {
+			contact := ""
+			if u.ContactID != nil {
+				contact = "contact"
+			}
+			fmt.Fprintf(&b, "  product user %s %s %s %s\n", u.Key, u.Email, contact, u.FirstSeen.Format(time.RFC3339Nano))
+		}
+		fa, err := st.ListFeatureAdoption(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fa {
+			fmt.Fprintf(&b, "  feature %s %s %d\n", f.Feature, f.FirstAt.Format(time.RFC3339Nano), f.Users)
+		}
+	}
+	if withUsage {
+		for after := int64(0); ; {
+			evs, err := st.EventsSince(ctx, after, 5000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) == 0 {
+				break
+			}
+			for _, e := range evs {
+				fmt.Fprintf(&b, "event %s %s %s %s %s %s %s\n", e.MessageID, e.Type, e.UserKey, e.Name,
+					e.Timestamp.Format(time.RFC3339Nano), e.ReceivedAt.Format(time.RFC3339Nano), e.Body)
+				after = e.Seq
 			}
 		}
 	}
 	return b.String()
 }
 
+// same fails the test at the first line where two snapshots differ.
+func same(t *testing.T, what, a, b string) {
+	t.Helper()
+	if a == b {
+		return
+	}
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			t.Fatalf("%s; first difference at line %d:\n%s\n%s", what, i, al[i], bl[i])
+		}
+	}
+	t.Fatalf("%s: %d and %d lines", what, len(al), len(bl))
+}
+
 func TestGenerateIsDeterministic(t *testing.T) {
 	t.Parallel()
-	opts := demo.Options{Accounts: 120, Seed: 7, Now: now}
-	st1, _, _ := generate(t, opts)
-	// Another time on the same day gives the same book.
-	opts.Now = now.Add(-10 * time.Hour)
-	st2, _, _ := generate(t, opts)
-	a, b := snapshot(t, st1), snapshot(t, st2)
-	if a != b {
-		al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-		for i := range min(len(al), len(bl)) {
-			if al[i] != bl[i] {
-				t.Fatalf("same seed, different book; first difference at line %d:\n%s\n%s", i, al[i], bl[i])
-			}
-		}
-		t.Fatalf("same seed, different book: %d and %d lines", len(al), len(bl))
+	// Seeds whose first accounts are small: every product event costs
+	// its time, the more so under the race detector.
+	n := 12
+	if raceEnabled {
+		n = 6
 	}
-	opts.Seed = 8
+	opts := demo.Options{Accounts: n, Seed: 3, Now: now}
+	st1, _, _ := generate(t, opts)
+	st2, _, _ := generate(t, opts)
+	a := snapshot(t, st1, true)
+	// The same seed at the same instant sends the same events.
+	same(t, "same seed and instant, different book or events", a, snapshot(t, st2, true))
+
+	// Another time on the same day gives the same book; its usage runs up
+	// to the other time.
+	opts.Now = now.Add(-10 * time.Hour)
 	st3, _, _ := generate(t, opts)
-	if c := snapshot(t, st3); c == a {
-		t.Error("seeds 7 and 8 gave the same book")
+	book := snapshot(t, st1, false)
+	same(t, "same seed and day, different book", book, snapshot(t, st3, false))
+
+	opts.Seed = 41
+	st4, _, _ := generate(t, opts)
+	if snapshot(t, st4, true) == a {
+		t.Error("seeds 3 and 41 gave the same book")
 	}
 
-	// A smaller book with the same seed is the start of the larger one.
-	opts.Seed, opts.Accounts = 7, 40
-	st4, _, _ := generate(t, opts)
+	// A smaller book with the same seed is the start of the larger one,
+	// its product usage included.
+	opts.Seed, opts.Accounts, opts.Now = 3, n/3, now
+	st5, _, _ := generate(t, opts)
 	lines := map[string]bool{}
 	for _, l := range strings.Split(a, "\n") {
 		lines[l] = true
 	}
-	for _, l := range strings.Split(snapshot(t, st4), "\n") {
+	for _, l := range strings.Split(snapshot(t, st5, true), "\n") {
 		if !lines[l] {
-			t.Fatalf("the 40-account book has %q, which the 120-account book has not", l)
+			t.Fatalf("the %d-account book has %q, which the %d-account book has not", n/3, l, n)
 		}
 	}
 }
@@ -508,7 +597,7 @@ func TestGenerateWorkspaceWithoutTraits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	res, err := demo.Generate(ctx, st, ws, demo.Options{Accounts: 40, Seed: 5, Now: now})
+	res, err := demo.Generate(ctx, st, ws, demo.Options{Accounts: 8, Seed: 17, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -564,14 +653,16 @@ func TestGenerateWorkspaceThatRedefinesATrait(t *testing.T) {
 func TestGenerateIntoANonEmptyStore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, ws, _ := generate(t, demo.Options{Accounts: 5, Seed: 1, Now: now})
-	if _, err := demo.Generate(ctx, st, ws, demo.Options{Accounts: 5, Seed: 1, Now: now}); derrors.CodeOf(err) != derrors.Conflict {
+	st, ws, _ := generate(t, demo.Options{Accounts: 2, Seed: 14, Now: now})
+	if _, err := demo.Generate(ctx, st, ws, demo.Options{Accounts: 2, Seed: 14, Now: now}); derrors.CodeOf(err) != derrors.Conflict {
 		t.Errorf("second Generate into the same store: %v, want a conflict", err)
 	}
 }
 
+// BenchmarkGenerate measures the default book, a year of product usage
+// through the usage engine included, into SQLite in memory.
 func BenchmarkGenerate(b *testing.B) {
-	for _, n := range []int{300, 10_000} {
+	for _, n := range []int{demo.DefaultAccounts} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			ctx := context.Background()
 			ws, err := workspace.Default()

@@ -8,8 +8,10 @@ import (
 
 // The demo scores health itself, with DESIGN.md §3's model, so that a fresh
 // demo shows green, yellow and red accounts before any health engine has
-// run. The engine, once it exists, recomputes the same numbers from the
-// same traits.
+// run. Its utilization metrics are the usage engine's, computed from the
+// demo's product events (Generate places every account again by the traits
+// the engine wrote); a health engine, once it exists, recomputes the same
+// numbers from the same traits.
 
 // Metric scores (§3): Healthy 10, Concerning 5, Poor 0.
 const (

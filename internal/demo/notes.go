@@ -147,13 +147,15 @@ func (g *generator) noteValues(p *plan) map[string]string {
 	}
 	// {mau_low} and {usage_low} exist only below the utilization targets,
 	// for notes about getting there.
-	if f := numTrait(p.traits, "last_month_mau_over_seats"); f != nil {
+	// The utilization the notes quote is what the usage engine computes
+	// from the demo's events.
+	if f := numTrait(p.computed, "last_month_mau_over_seats"); f != nil {
 		v["{mau}"] = fmt.Sprintf("%.0f%%", *f*100)
 		if *f < targetMAUOverSeat {
 			v["{mau_low}"] = v["{mau}"]
 		}
 	}
-	if f := numTrait(p.traits, "usage_score"); f != nil && *f < targetUsageScore {
+	if f := numTrait(p.computed, "usage_score"); f != nil && *f < targetUsageScore {
 		v["{usage_low}"] = fmt.Sprintf("%.2f", *f)
 	}
 	if f := numTrait(p.traits, "defect_tickets_90d"); f != nil && *f >= 2 {

@@ -126,10 +126,13 @@ func (g *generator) traits(p *plan, target, region string) {
 		add("help_tickets_90d", float64([]int{g.between(0, 9), g.between(10, 14), g.between(15, 24)}[lv]), account.SourceWarehouse)
 	}
 
-	// Computed utilization (usage score ≥ 0.30 / ≤ 0.20; MAU over seats
-	// ≥ 0.80 / < 0.50). A customer closed under a month ago has no
-	// complete month of usage yet.
+	// Utilization (usage score ≥ 0.30 / ≤ 0.20; MAU over seats ≥ 0.80 /
+	// < 0.50) is computed by the usage engine from the product events; the
+	// demo draws where it should end up, and usage.go draws the events
+	// that get it there. A customer closed under a month ago has no
+	// complete month of usage yet, only a ramp.
 	if target == stageOnboarding && a.CloseDate.DaysUntil(g.today) < 30 {
+		p.target = usageTarget{usage: p.story, mau: p.story}
 		return
 	}
 	usage, mau := g.metricLevel(p.story), g.metricLevel(p.story)
@@ -146,8 +149,14 @@ func (g *generator) traits(p *plan, target, region string) {
 			}
 		}
 	}
-	add("usage_score", round2([]float64{g.uniform(0.30, 0.55), g.uniform(0.21, 0.29), g.uniform(0.05, 0.20)}[usage]), account.SourceComputed)
-	add("last_month_mau_over_seats", round2([]float64{g.uniform(0.80, 1.05), g.uniform(0.50, 0.79), g.uniform(0.12, 0.49)}[mau]), account.SourceComputed)
+	// Inside each band, away from its edges, so that rounding a count of
+	// users never moves an account across a threshold.
+	p.target = usageTarget{
+		set:   true,
+		usage: usage, mau: mau,
+		score: []float64{g.uniform(0.31, 0.45), g.uniform(0.22, 0.28), g.uniform(0.07, 0.19)}[usage],
+		ratio: []float64{g.uniform(0.82, 1.0), g.uniform(0.53, 0.77), g.uniform(0.12, 0.47)}[mau],
+	}
 }
 
 // pulse is the TA's read of the account, which mostly matches its story.
