@@ -15,6 +15,9 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs, 1); err != nil {
+		return err
+	}
 	if fs.NArg() == 1 && f.workspace == "" { // tend check DIR
 		f.workspace = fs.Arg(0)
 	}

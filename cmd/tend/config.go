@@ -116,3 +116,13 @@ func parse(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
+
+// noArgs refuses arguments left after the flags: flag parsing stops at the
+// first one, so a stray word would silently drop every flag after it.
+func noArgs(fs *flag.FlagSet, allowed int) error {
+	if fs.NArg() > allowed {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q (flags go before any argument)\n", fs.Name(), fs.Arg(allowed))
+		return errUsage
+	}
+	return nil
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tendhq/tend/internal/demo"
+	"github.com/tendhq/tend/internal/engine"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/team"
 )
@@ -59,8 +60,22 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := requireEmpty(ctx, st); err != nil {
 		return fmt.Errorf("%s: %w", f.where(), err)
 	}
+	// One usage engine takes the demo's year of product events and then
+	// serves. Generate starts it once the accounts exist, since an engine
+	// resolves the events' group ids against the accounts it has loaded.
+	var eng *engine.Usage
+	defer func() {
+		if eng != nil {
+			eng.Close()
+		}
+	}()
+	startEngine := func(ctx context.Context) (*engine.Usage, error) {
+		var err error
+		eng, err = startUsage(ctx, st, ws, newLogger(stderr))
+		return eng, err
+	}
 	start := time.Now()
-	res, err := demo.Generate(ctx, st, ws, demo.Options{Accounts: *accounts, Seed: *seed, Now: time.Now()})
+	res, err := demo.Generate(ctx, st, ws, demo.Options{Accounts: *accounts, Seed: *seed, Now: start, Usage: startEngine})
 	if err != nil {
 		return fmt.Errorf("generate the demo: %w", err)
 	}
@@ -75,12 +90,25 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := st.CreateToken(ctx, &tok); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Generated %d accounts, %d contacts, %d team members and %d trait values in %s (%s).\n",
-		res.Accounts, res.Contacts, res.Users, res.Traits, time.Since(start).Round(time.Millisecond), f.where())
-	return serve(ctx, &f, st, ws, stdout, stderr, func(url string) {
-		fmt.Fprintf(stdout, "\nTend demo is running: %s\n\n  Log in:    %s / %s\n  API token: %s\n  Try:       curl -H 'Authorization: Bearer %s' '%s/api/v1/accounts?limit=3'\n\nPress Ctrl-C to stop.\n",
+	fmt.Fprintf(stdout, "Generated %d accounts, %d contacts, %d team members, %d trait values and a year of product usage "+
+		"(%d events from %d people) in %s (%s).\n",
+		res.Accounts, res.Contacts, res.Users, res.Traits, res.Events, res.ProductUsers, time.Since(start).Round(time.Millisecond), f.where())
+	return serve(ctx, &f, st, ws, eng, stdout, stderr, func(url string) {
+		fmt.Fprintf(stdout, "\nTend demo is running: %s\n\n  Log in:    %s / %s\n  API token: %s\n  Try:       curl -H 'Authorization: Bearer %s' '%s/api/v1/accounts?limit=3'\n",
 			url, res.AdminEmail, res.AdminPassword, secret, secret, url)
+		if res.SampleGroupID != "" {
+			fmt.Fprintf(stdout, "\n  Write key: %s\n  Send:      %s\n", res.WriteKey, trackExample(url, res))
+		}
+		fmt.Fprintf(stdout, "\nPress Ctrl-C to stop.\n")
 	})
+}
+
+// trackExample is a curl command that sends one product event with the
+// demo's write key (the Basic-auth user, as Segment's libraries send it),
+// for one of the demo's product users in their account.
+func trackExample(url string, res demo.Result) string {
+	body := fmt.Sprintf(`{"userId": %q, "event": "Search Performed", "context": {"groupId": %q}}`, res.SampleUserID, res.SampleGroupID)
+	return fmt.Sprintf("curl -u '%s:' -H 'Content-Type: application/json' -d '%s' '%s/v1/track'", res.WriteKey, body, url)
 }
 
 // requireEmpty refuses a store that already holds a team or accounts: the

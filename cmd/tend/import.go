@@ -11,13 +11,15 @@ import (
 
 	"github.com/tendhq/tend/internal/derrors"
 	"github.com/tendhq/tend/internal/importer"
+	"github.com/tendhq/tend/internal/store"
+	"github.com/tendhq/tend/internal/workspace"
 )
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tend import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tend import accounts|contacts|traits FILE [flags]")
+		fmt.Fprintln(stderr, "usage: tend import accounts|contacts|traits|events FILE [flags]")
 		fs.PrintDefaults()
 	}
 	var f storeFlags
@@ -36,7 +38,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	if len(pos) != 2 || !slices.Contains(importer.Kinds, importer.Kind(pos[0])) {
+	if len(pos) != 2 || !(slices.Contains(importer.Kinds, importer.Kind(pos[0])) || pos[0] == string(importer.Events)) {
 		fs.Usage()
 		return errUsage
 	}
@@ -55,12 +57,16 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	rep, err := importer.Run(ctx, st, ws, kind, file, importer.Options{
+	opt := importer.Options{
 		Format:      *format,
 		SkipInvalid: *skip,
 		Progress:    importer.TerminalProgress(stderr, "importing "+string(kind)),
 		FileName:    path,
-	})
+	}
+	if kind == importer.Events {
+		return importEvents(ctx, st, ws, file, path, opt, stdout, stderr)
+	}
+	rep, err := importer.Run(ctx, st, ws, kind, file, opt)
 	if werr := rep.WriteErrors(stderr, path); werr != nil {
 		return werr
 	}
@@ -77,6 +83,37 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintln(stdout, rep.Summary())
 	if rep.BadRows > 0 {
 		return silentError{fmt.Errorf("%d bad rows", rep.BadRows)}
+	}
+	return nil
+}
+
+// importEvents backfills product events through a usage engine of its own,
+// which writes the accounts' usage traits when it is flushed. A running
+// tend serve keeps its own usage state in memory and would not see them:
+// stop it first, or send the events to its /v1/batch instead.
+func importEvents(ctx context.Context, st store.Store, ws *workspace.Workspace, file *os.File, path string, opt importer.Options,
+	stdout, stderr io.Writer) error {
+	eng, err := startUsage(ctx, st, ws, newLogger(stderr))
+	if err != nil {
+		return err
+	}
+	rep, err := importer.RunEvents(ctx, st, eng, file, opt)
+	if cerr := eng.Close(); err == nil {
+		err = cerr
+	}
+	if werr := rep.WriteErrors(stderr, path); werr != nil {
+		return werr
+	}
+	if err != nil {
+		msg := derrors.Public(err).Error()
+		if derrors.CodeOf(err) == derrors.Internal {
+			msg = err.Error()
+		}
+		return fmt.Errorf("%s: %s", path, strings.TrimSpace(msg))
+	}
+	fmt.Fprintln(stdout, rep.Summary())
+	if rep.BadRows > 0 {
+		return silentError{fmt.Errorf("%d bad lines", rep.BadRows)}
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/tendhq/tend/internal/derrors"
 )
 
 // command is one subcommand.
@@ -30,6 +32,7 @@ func commands() []command {
 		{"migrate", "apply database migrations", runMigrate},
 		{"user", "manage team members (user add)", runUser},
 		{"token", "manage API tokens (token create)", runToken},
+		{"writekey", "manage write keys for usage ingestion (writekey create, list, revoke)", runWriteKey},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -64,6 +67,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			var silent silentError
 			if !errors.As(err, &silent) {
+				if derrors.CodeOf(err) != derrors.Internal {
+					// A coded error's message is written for people; the
+					// operations it was wrapped with are not.
+					err = derrors.Public(err)
+				}
 				fmt.Fprintf(stderr, "tend %s: %v\n", c.name, err)
 			}
 			return 1

@@ -15,6 +15,9 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs, 0); err != nil {
+		return err
+	}
 	// Opening a store applies its pending migrations.
 	st, err := f.openStore(ctx)
 	if err != nil {

@@ -5,10 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"time"
 
+	"github.com/tendhq/tend/internal/engine"
 	"github.com/tendhq/tend/internal/server"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/workspace"
@@ -36,6 +38,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs, 0); err != nil {
+		return err
+	}
 	ws, err := f.loadWorkspace(stderr)
 	if err != nil {
 		return err
@@ -45,15 +50,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	return serve(ctx, &f, st, ws, stdout, stderr, nil)
+	return serve(ctx, &f, st, ws, nil, stdout, stderr, nil)
 }
 
 // serve listens, then calls ready (if any) with the base URL, then serves
-// until ctx is done.
-func serve(ctx context.Context, f *serveFlags, st store.Store, ws *workspace.Workspace, stdout, stderr io.Writer,
-	ready func(url string)) error {
+// until ctx is done. It serves usage with eng, which stays the caller's to
+// close, or when eng is nil with an engine of its own.
+func serve(ctx context.Context, f *serveFlags, st store.Store, ws *workspace.Workspace, eng *engine.Usage,
+	stdout, stderr io.Writer, ready func(url string)) error {
 	log := newLogger(stderr)
-	h, err := server.Handler(server.Config{Store: st, Workspace: ws, Logger: log, Now: time.Now, SecureCookies: f.secureCookies})
+	if eng == nil {
+		var err error
+		if eng, err = startUsage(ctx, st, ws, log); err != nil {
+			return err
+		}
+		// Closed after the server stops: queued events are committed and
+		// the last derived state flushed.
+		defer eng.Close()
+	}
+	h, err := server.Handler(server.Config{Store: st, Workspace: ws, Usage: eng, Logger: log, Now: time.Now,
+		SecureCookies: f.secureCookies})
 	if err != nil {
 		return err
 	}
@@ -68,4 +84,9 @@ func serve(ctx context.Context, f *serveFlags, st store.Store, ws *workspace.Wor
 		fmt.Fprintf(stdout, "Tend is serving %s on %s\n", f.where(), url)
 	}
 	return server.Serve(ctx, ln, h)
+}
+
+// startUsage starts the usage engine on the real clock.
+func startUsage(ctx context.Context, st store.Store, ws *workspace.Workspace, log *slog.Logger) (*engine.Usage, error) {
+	return engine.NewUsage(ctx, engine.UsageConfig{Store: st, Workspace: ws, Logger: log, Now: time.Now})
 }

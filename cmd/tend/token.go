@@ -24,6 +24,9 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
+	if err := noArgs(fs, 0); err != nil {
+		return err
+	}
 	if *email == "" {
 		fmt.Fprintln(stderr, "tend token create: --user is required")
 		return errUsage
@@ -39,6 +42,9 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err != nil {
 		return err
+	}
+	if err := team.CanHoldToken(u); err != nil {
+		return fmt.Errorf("--user: %s", derrors.Public(err).Message)
 	}
 	secret, tok, err := team.NewToken(u.ID, *name)
 	if err != nil {

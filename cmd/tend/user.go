@@ -32,6 +32,9 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
+	if err := noArgs(fs, 0); err != nil {
+		return err
+	}
 	if *admin {
 		*role = string(team.Admin)
 	}
