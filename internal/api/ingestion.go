@@ -1,16 +1,14 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tendhq/tend/internal/derrors"
+	"github.com/tendhq/tend/internal/ingest"
 	"github.com/tendhq/tend/internal/store"
 )
 
@@ -150,7 +148,7 @@ func (a *API) ingestionRejections(w http.ResponseWriter, r *http.Request) error 
 	}
 	out := make([]rejectionJSON, len(rs))
 	for i, rj := range rs {
-		out[i] = rejectionJSON{Rejection: rj, Source: srcs.name(rj.SourceID), Body: string(redactWriteKey(rj.Body))}
+		out[i] = rejectionJSON{Rejection: rj, Source: srcs.name(rj.SourceID), Body: string(ingest.RedactWriteKeys(rj.Body))}
 	}
 	writeJSON(w, http.StatusOK, list[rejectionJSON]{out})
 	return nil
@@ -195,7 +193,7 @@ func (a *API) ingestionCounts(w http.ResponseWriter, r *http.Request) error {
 // valid JSON when they arrived; should one not be, it is shown as a string
 // rather than breaking the response.
 func eventBody(b []byte) json.RawMessage {
-	b = redactWriteKey(b)
+	b = ingest.RedactWriteKeys(b)
 	if len(b) == 0 {
 		return json.RawMessage("null")
 	}
@@ -204,36 +202,4 @@ func eventBody(b []byte) json.RawMessage {
 		return s
 	}
 	return b
-}
-
-// writeKeyMember finds a "writeKey" member and the start of its value in
-// JSON text, whole or cut short (a rejection's body is cut to 2 KB).
-var writeKeyMember = regexp.MustCompile(`"writeKey"\s*:\s*"([^"\\]*)`)
-
-// redactWriteKey cuts the write keys a body names (Segment's browser
-// library puts one on every call) to the prefix the write key list shows.
-// The debugger is open to managers, who may not manage keys; a body must not
-// hand them a working one. The libraries write the member name plainly, so
-// matching the text finds it without decoding, and keeps the body's bytes
-// otherwise as sent.
-func redactWriteKey(b []byte) []byte {
-	if !bytes.Contains(b, []byte(`"writeKey"`)) {
-		return b
-	}
-	return writeKeyMember.ReplaceAllFunc(b, func(m []byte) []byte {
-		key := writeKeyMember.FindSubmatch(m)[1]
-		return append(m[:len(m)-len(key):len(m)-len(key)], maskKey(string(key))...)
-	})
-}
-
-// maskKey keeps the part of a key that the write key list shows.
-func maskKey(key string) string {
-	n := 10 // "wk_" and seven characters, as team.NewWriteKeySecret keeps
-	if len(key) <= n {
-		return "…"
-	}
-	for n > 0 && !utf8.RuneStart(key[n]) {
-		n--
-	}
-	return key[:n] + "…"
 }

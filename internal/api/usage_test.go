@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tendhq/tend/internal/ingest"
 	"github.com/tendhq/tend/internal/workspace"
 )
 
@@ -132,12 +133,12 @@ func TestRedactWriteKey(t *testing.T) {
 		{`{"event":"<b>&</b>","userId":"u1"}`, `{"event":"<b>&</b>","userId":"u1"}`},
 		{`not json`, `not json`},
 	} {
-		if got := string(redactWriteKey([]byte(c.in))); got != c.want {
+		if got := string(ingest.RedactWriteKeys([]byte(c.in))); got != c.want {
 			t.Errorf("redact %s\n got %s\nwant %s", c.in, got, c.want)
 		}
 	}
 	src := []byte(`{"writeKey":"` + key + `"} and the rest`)
-	redactWriteKey(src)
+	ingest.RedactWriteKeys(src)
 	if !strings.Contains(string(src), key) {
 		t.Error("redactWriteKey changed its input")
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tendhq/tend/internal/derrors"
+	"github.com/tendhq/tend/internal/ingest"
 	"github.com/tendhq/tend/internal/store"
 )
 
@@ -173,7 +174,7 @@ func (ui *UI) debugger(w http.ResponseWriter, r *http.Request) error {
 	}
 	accounts := map[int64]string{}
 	for _, e := range evs {
-		row := eventRow{Event: e, Source: sourceName(e.SourceID), Raw: prettyJSON(e.Body)}
+		row := eventRow{Event: e, Source: sourceName(e.SourceID), Raw: prettyJSON(ingest.RedactWriteKeys(e.Body))}
 		if id := e.AccountID; id != nil {
 			name, seen := accounts[*id]
 			if !seen {
@@ -197,7 +198,7 @@ func (ui *UI) debugger(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, rj := range rjs {
-		p.Rejections = append(p.Rejections, rejectionRow{Rejection: rj, Source: sourceName(rj.SourceID), Raw: prettyJSON(rj.Body)})
+		p.Rejections = append(p.Rejections, rejectionRow{Rejection: rj, Source: sourceName(rj.SourceID), Raw: prettyJSON(ingest.RedactWriteKeys(rj.Body))})
 	}
 	if isHTMX(r) {
 		return ui.renderBlock(w, r, http.StatusOK, "debugger", "live", p)

@@ -419,9 +419,13 @@ func TestDebuggerRawJSONIsIndented(t *testing.T) {
 	b := newBook(t)
 	u := b.withUsage()
 	ingestCalls(t, u, b.writeKey("backend"), []string{
-		`{"type":"identify","userId":"u1","messageId":"i1","traits":{"email":"jane@acme.example"}}`,
+		`{"type":"identify","userId":"u1","messageId":"i1","traits":{"email":"jane@acme.example"},"writeKey":"wk_abcdefgSECRETSECRET"}`,
 	})
 	_, body := b.login(b.admin.Email).get("/usage/debugger")
+	// analytics.js puts the write key on every call; managers read this
+	// page and may not hold keys.
+	wantNotIn(t, body, "SECRETSECRET")
+	wantIn(t, body, "wk_abcdefg…")
 	var ev map[string]any
 	m := regexp.MustCompile(`(?s)<summary>JSON</summary><pre>(.*?)</pre>`).FindStringSubmatch(body)
 	if m == nil {
