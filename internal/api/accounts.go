@@ -187,7 +187,14 @@ func (a *API) patchAccount(w http.ResponseWriter, r *http.Request) error {
 	}
 	by := callerOf(r).actor()
 	if len(body) > 0 {
-		if err := a.st.UpdateAccount(r.Context(), &next, by); err != nil {
+		// The checks above ran on a copy read a moment ago; the write
+		// applies the same fields to the account as it is inside the
+		// store's transaction, so a concurrent PATCH of another field is
+		// kept, not overwritten.
+		next, err = a.st.ModifyAccount(r.Context(), id, func(acc *account.Account) error {
+			return applyFields(acc, body, "an account", accountReadOnly)
+		}, by)
+		if err != nil {
 			return err
 		}
 	}

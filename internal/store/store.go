@@ -43,6 +43,12 @@ type Accounts interface {
 	// UpdateAccount validates and saves a; each changed field is recorded on
 	// the timeline.
 	UpdateAccount(ctx context.Context, a *account.Account, by account.Actor) error
+	// ModifyAccount reads the account and applies modify to it, validates
+	// and saves it, all in one write transaction: concurrent modifications
+	// of different fields never lose one another (a PATCH reads and writes
+	// here, not around the store). modify must not call the store. An error
+	// from modify is returned as it is and nothing is written.
+	ModifyAccount(ctx context.Context, id int64, modify func(*account.Account) error, by account.Actor) (account.Account, error)
 	// DeleteAccount removes the account with its contacts, traits and timeline.
 	DeleteAccount(ctx context.Context, id int64) error
 	ListAccounts(ctx context.Context, f account.Filter) (account.Page, error)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -105,6 +106,31 @@ func (db *DB) UpdateAccount(ctx context.Context, a *account.Account, by account.
 		_, err = db.updateAccount(ctx, tx, old, a, by)
 		return err
 	})
+}
+
+// ModifyAccount implements store.Accounts. On PostgreSQL the row is read
+// FOR UPDATE; on SQLite the write transaction already excludes every other
+// writer.
+func (db *DB) ModifyAccount(ctx context.Context, id int64, modify func(*account.Account) error, by account.Actor) (a account.Account, err error) {
+	defer derrors.Wrap(&err, "store.ModifyAccount(%d)", id)
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		old, err := db.getAccount(ctx, tx, "GetAccountForUpdate", id)
+		if err != nil {
+			return err
+		}
+		a = old
+		a.Entitlements = slices.Clone(old.Entitlements)
+		if err := modify(&a); err != nil {
+			return err
+		}
+		a.ID = id
+		if err := a.Validate(); err != nil {
+			return err
+		}
+		_, err = db.updateAccount(ctx, tx, old, &a, by)
+		return err
+	})
+	return a, err
 }
 
 // updateAccount writes a over old and records the changed fields; it

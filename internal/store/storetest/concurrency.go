@@ -6,12 +6,49 @@ import (
 	"time"
 
 	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/derrors"
 	"github.com/tendhq/tend/internal/team"
 )
 
 var storeTests = []test{
 	{"Dialect", testDialect},
 	{"ConcurrentWriters", testConcurrentWriters},
+	{"ConcurrentModifications", testConcurrentModifications},
+}
+
+// testConcurrentModifications: modifications of one account at once each
+// see the others' results — no lost update (a PATCH of seats and a PATCH
+// of ARR at the same moment both stick).
+func testConcurrentModifications(e *env) {
+	a := account.Account{Name: "Acme", ExternalID: "A-1"}
+	e.ok(e.st.CreateAccount(e.ctx, &a, account.System("test", "")), "CreateAccount")
+	const n = 12
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := e.st.ModifyAccount(e.ctx, a.ID, func(acc *account.Account) error {
+				acc.Seats++
+				if i%2 == 0 {
+					acc.ARR += 1000
+				}
+				return nil
+			}, account.System("worker", ""))
+			if err != nil {
+				e.t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := e.st.GetAccount(e.ctx, a.ID)
+	e.ok(err, "GetAccount")
+	if got.Seats != n || got.ARR != n/2*1000 {
+		e.t.Errorf("after %d concurrent modifications: seats %d, ARR %d; want %d and %d", n, got.Seats, got.ARR, n, n/2*1000)
+	}
+	// A modification that fails writes nothing, and a bad result is refused.
+	_, err = e.st.ModifyAccount(e.ctx, a.ID, func(acc *account.Account) error { acc.Seats = -1; return nil }, account.System("t", ""))
+	wantErr(e.t, err, derrors.Unprocessable, "seats")
+	_, err = e.st.ModifyAccount(e.ctx, 999_999, func(*account.Account) error { return nil }, account.System("t", ""))
+	wantErr(e.t, err, derrors.NotFound, "")
 }
 
 func testDialect(e *env) {

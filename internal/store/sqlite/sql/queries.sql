@@ -22,6 +22,12 @@ SELECT id, name, domain, external_id, analytics_id, estimated_developers, arr, s
     segment, program, stage, health_score, health_color, created_at, updated_at
 FROM accounts WHERE id = $1;
 
+-- name: GetAccountForUpdate
+SELECT id, name, domain, external_id, analytics_id, estimated_developers, arr, seats, support_level,
+    owner_id, ae_id, ce_id, ie_id, expected_close_date, close_date, renewal_date, entitlements, deployment,
+    segment, program, stage, health_score, health_color, created_at, updated_at
+FROM accounts WHERE id = $1;
+
 -- name: GetAccountByExternalID
 SELECT id, name, domain, external_id, analytics_id, estimated_developers, arr, seats, support_level,
     owner_id, ae_id, ce_id, ie_id, expected_close_date, close_date, renewal_date, entitlements, deployment,
