@@ -7,6 +7,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -26,6 +27,24 @@ import (
 var files embed.FS
 
 // dialect is SQLite's part of sqlstore.
+func init() {
+	// tend_fold lower-cases all of Unicode (SQLite's lower() folds only
+	// ASCII), so that searching "ärzte" finds "Ärzte GmbH" as it does on
+	// PostgreSQL.
+	err := sqlite3.RegisterDeterministicScalarFunction("tend_fold", 1, func(_ *sqlite3.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return strings.ToLower(v), nil
+		case []byte:
+			return strings.ToLower(string(v)), nil
+		}
+		return args[0], nil
+	})
+	if err != nil {
+		panic(err)
+	}
+}
+
 func dialect() sqlstore.Dialect {
 	queries, _ := fs.Sub(files, "sql")
 	migrations, _ := fs.Sub(files, "sql/migrations")

@@ -43,7 +43,8 @@ SELECT count(*) FROM accounts WHERE id = $1;
 -- ListAccounts and CountAccounts share their filter: $1 owner (0 any, -1
 -- none), $2 segment, $3 program, $4 stage, $5 health colour, $6 a LIKE
 -- pattern over name, domain and external id ('' for none), matched after
--- the same lower() on both sides. The sort is a
+-- the same case folding on both sides: tend_fold (sqlite.go) folds all of
+-- Unicode as PostgreSQL's lower() does, where SQLite's lower() folds ASCII. The sort is a
 -- whitelisted key ($7) picked by CASE so that the SQL stays static.
 
 -- name: ListAccounts
@@ -56,7 +57,7 @@ WHERE ($1 = 0 OR ($1 = -1 AND a.owner_id IS NULL) OR a.owner_id = $1)
   AND ($3 = '' OR a.program = $3)
   AND ($4 = '' OR a.stage = $4)
   AND ($5 = '' OR a.health_color = $5)
-  AND ($6 = '' OR lower(a.name) LIKE lower($6) ESCAPE '\' OR lower(a.domain) LIKE lower($6) ESCAPE '\' OR lower(coalesce(a.external_id, '')) LIKE lower($6) ESCAPE '\')
+  AND ($6 = '' OR tend_fold(a.name) LIKE tend_fold($6) ESCAPE '\' OR tend_fold(a.domain) LIKE tend_fold($6) ESCAPE '\' OR tend_fold(coalesce(a.external_id, '')) LIKE tend_fold($6) ESCAPE '\')
 ORDER BY
   CASE WHEN $7 = 'name' THEN lower(a.name) END ASC,
   CASE WHEN $7 = '-name' THEN lower(a.name) END DESC,
@@ -83,7 +84,7 @@ WHERE ($1 = 0 OR ($1 = -1 AND a.owner_id IS NULL) OR a.owner_id = $1)
   AND ($3 = '' OR a.program = $3)
   AND ($4 = '' OR a.stage = $4)
   AND ($5 = '' OR a.health_color = $5)
-  AND ($6 = '' OR lower(a.name) LIKE lower($6) ESCAPE '\' OR lower(a.domain) LIKE lower($6) ESCAPE '\' OR lower(coalesce(a.external_id, '')) LIKE lower($6) ESCAPE '\');
+  AND ($6 = '' OR tend_fold(a.name) LIKE tend_fold($6) ESCAPE '\' OR tend_fold(a.domain) LIKE tend_fold($6) ESCAPE '\' OR tend_fold(coalesce(a.external_id, '')) LIKE tend_fold($6) ESCAPE '\');
 
 -- name: ResolveExternalIDs
 -- $1 is a JSON array of external ids.
