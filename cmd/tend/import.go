@@ -75,9 +75,6 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if derrors.CodeOf(err) == derrors.Internal {
 			msg = err.Error()
 		}
-		if len(rep.Invalid) > 0 && !*skip {
-			msg += "; nothing was written (fix the rows, or pass --skip-invalid to write the good ones)"
-		}
 		return fmt.Errorf("%s: %s", path, strings.TrimSpace(msg))
 	}
 	fmt.Fprintln(stdout, rep.Summary())

@@ -219,13 +219,12 @@ func (im *importer) proceed() (bool, error) {
 	if im.rep.BadRows == 0 || im.opt.SkipInvalid {
 		return true, nil
 	}
-	rows := "rows are"
+	bad := fmt.Sprintf("%d of %d rows are bad", im.rep.BadRows, im.rep.Rows)
 	if im.rep.BadRows == 1 {
-		rows = "row is"
+		bad = fmt.Sprintf("1 of %d rows is bad", im.rep.Rows)
 	}
 	return false, derrors.New(derrors.Unprocessable,
-		"%d of %d %s bad, so nothing was imported; fix them, or skip them with --skip-invalid",
-		im.rep.BadRows, im.rep.Rows, rows)
+		"%s, so nothing was imported; fix them, or write the good ones with --skip-invalid", bad)
 }
 
 // chunk is the number of rows per bulk call.
