@@ -294,12 +294,29 @@ func (u *Usage) Ingest(ctx context.Context, source store.WriteKey, b ingest.Batc
 // run is the committer and the flush loop.
 func (u *Usage) run(ctx context.Context) {
 	defer close(u.done)
-	tick := time.NewTicker(u.cfg.FlushEvery)
-	defer tick.Stop()
+	// The flush runs beside the committer, so that commits do not wait
+	// while it marshals days, computes metrics and writes traits.
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		tick := time.NewTicker(u.cfg.FlushEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := u.Flush(ctx); err != nil && ctx.Err() == nil {
+					u.log.Error("usage: flush", "err", err)
+				}
+			}
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			u.drain()
+			<-flushed
 			if err := u.Flush(context.Background()); err != nil {
 				u.log.Error("usage: last flush", "err", err)
 			}
@@ -318,10 +335,6 @@ func (u *Usage) run(ctx context.Context) {
 				}
 			}
 			u.commit(ctx, group)
-		case <-tick.C:
-			if err := u.Flush(ctx); err != nil && ctx.Err() == nil {
-				u.log.Error("usage: flush", "err", err)
-			}
 		}
 	}
 }
