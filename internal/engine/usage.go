@@ -222,6 +222,7 @@ func (u *Usage) load(ctx context.Context) error {
 		for _, ev := range evs {
 			links = append(links, linkOf(ev, decodeBody(ev.Body))...)
 		}
+		u.linkContacts(ctx, links)
 		ords, err := u.st.LinkUsers(ctx, links)
 		if err != nil {
 			return err
@@ -407,6 +408,7 @@ func (u *Usage) commit(ctx context.Context, group []*ingestRequest) {
 		links = append(links, linkOf(evs[i], bodies[i])...)
 	}
 	ords := res.Ordinals
+	u.linkContacts(ctx, links)
 	if len(links) > 0 {
 		lo, err := u.st.LinkUsers(ctx, links)
 		if err != nil {
@@ -441,6 +443,46 @@ func (u *Usage) commit(ctx context.Context, group []*ingestRequest) {
 	}
 	u.mu.Unlock()
 	answer(nil, perReq)
+}
+
+// linkContacts links identified users to the contact with their email on
+// their account (issue 3: "an identify with an email that matches a contact
+// links them"). Identify calls are rare next to tracks, so the account's
+// contacts are read per call group.
+func (u *Usage) linkContacts(ctx context.Context, links []store.UserLink) {
+	contacts := map[int64][]account.Contact{}
+	linked := map[string]int64{} // by earlier links of the same group
+	for i, l := range links {
+		if l.AccountID != nil {
+			linked[l.Key] = *l.AccountID
+		}
+		if l.Email == "" || l.ContactID != nil {
+			continue
+		}
+		id, ok := linked[l.Key]
+		if !ok {
+			u.mu.RLock()
+			id = u.users[l.Key].account
+			u.mu.RUnlock()
+		}
+		if id == 0 {
+			continue
+		}
+		cs, ok := contacts[id]
+		if !ok {
+			var err error
+			if cs, err = u.st.ListContacts(ctx, id); err != nil {
+				u.log.Warn("usage: contacts for linking", "account", id, "err", err)
+			}
+			contacts[id] = cs
+		}
+		for _, c := range cs {
+			if strings.EqualFold(c.Email, l.Email) {
+				links[i].ContactID = &c.ID
+				break
+			}
+		}
+	}
 }
 
 // noteLink records a user's ordinal and account from a link. The caller

@@ -298,3 +298,31 @@ func TestUsagePurgesRawEventsAfterRetention(t *testing.T) {
 		t.Errorf("February's MAU after the purge = %d, want 8 (the bitmaps stay): %+v", feb, chart.MAU)
 	}
 }
+
+// Issue 3: "an identify with an email that matches a contact links them".
+func TestUsageLinksIdentifiedUsersToContacts(t *testing.T) {
+	e := newEnv(t)
+	jane := account.Contact{AccountID: e.acme.ID, Name: "Jane Champion", Email: "jane@acme.example", Roles: []string{"champion"}}
+	if err := e.st.CreateContact(e.ctx, &jane); err != nil {
+		t.Fatal(err)
+	}
+	u := e.engine(time.Hour)
+	defer u.Close()
+	e.send(u, group("u1", "grp_acme"),
+		`{"type": "identify", "userId": "u1", "messageId": "i-u1", "traits": {"email": "Jane@Acme.example"}}`,
+		`{"type": "identify", "userId": "u2", "messageId": "i-u2", "traits": {"email": "nobody@acme.example", "company": {"id": "grp_acme"}}}`)
+	users, err := e.st.UsageUsersOfAccount(e.ctx, e.acme.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*int64{}
+	for _, us := range users {
+		got[us.Key] = us.ContactID
+	}
+	if got["u1"] == nil || *got["u1"] != jane.ID {
+		t.Errorf("u1 linked to contact %v, want %d", got["u1"], jane.ID)
+	}
+	if c, ok := got["u2"]; !ok || c != nil {
+		t.Errorf("u2 (an email no contact has) = %v, %v; want a user of Acme without a contact", c, ok)
+	}
+}
