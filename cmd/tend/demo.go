@@ -37,6 +37,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		f.data = dir
+		// Registered first, so it runs last: after the store is closed.
+		// Give --data to keep a demo.
+		defer os.RemoveAll(dir)
 	}
 	if *reset {
 		if f.databaseURL != "" {
