@@ -61,6 +61,10 @@ type Usage struct {
 	partial map[int64]bool
 	// users maps a user key to its ordinal and linked account.
 	users map[string]userState
+	// orphans hold recent events of users not linked to an account yet;
+	// orphanCount counts them all.
+	orphans     map[string][]orphan
+	orphanCount int
 	// dirtyDays are the days changed since the last flush.
 	dirtyDays map[int64]map[usage.Day]bool
 	// dirtyMetrics are accounts whose computed traits may have changed.
@@ -144,6 +148,7 @@ func NewUsage(ctx context.Context, cfg UsageConfig) (*Usage, error) {
 		cfg: cfg, st: cfg.Store, loc: loc, log: cfg.Logger, accounts: newAccountIndex(cfg.Store),
 		requests: make(chan *ingestRequest, 256),
 		idx:      map[int64]*usage.Account{}, partial: map[int64]bool{}, users: map[string]userState{},
+		orphans:   map[string][]orphan{},
 		dirtyDays: map[int64]map[usage.Day]bool{}, dirtyMetrics: map[int64]bool{},
 		pendingPings: map[int64]time.Time{}, written: map[int64]map[string]any{},
 		done: make(chan struct{}),
@@ -229,7 +234,7 @@ func (u *Usage) load(ctx context.Context) error {
 		}
 		u.mu.Lock()
 		for _, l := range links {
-			u.noteLink(l, ords[l.Key])
+			u.noteLink(ctx, l, ords[l.Key], false)
 		}
 		for _, ev := range evs {
 			body := decodeBody(ev.Body)
@@ -427,7 +432,7 @@ func (u *Usage) commit(ctx context.Context, group []*ingestRequest) {
 	}
 	u.mu.Lock()
 	for _, l := range links {
-		u.noteLink(l, ords[l.Key])
+		u.noteLink(ctx, l, ords[l.Key], true)
 	}
 	for _, i := range res.Accepted {
 		ev := evs[i]
@@ -485,17 +490,43 @@ func (u *Usage) linkContacts(ctx context.Context, links []store.UserLink) {
 	}
 }
 
-// noteLink records a user's ordinal and account from a link. The caller
-// holds mu.
-func (u *Usage) noteLink(l store.UserLink, ordinal uint32) {
+// noteLink records a user's ordinal and account from a link. A user linked
+// to an account for the first time brings along the events it sent before
+// (a track before its group call), so that they count live as they do
+// after a replay. The caller holds mu.
+func (u *Usage) noteLink(ctx context.Context, l store.UserLink, ordinal uint32, live bool) {
 	st := u.users[l.Key]
 	if ordinal != 0 {
 		st.ordinal = ordinal
 	}
+	newlyLinked := st.account == 0 && l.AccountID != nil
 	if l.AccountID != nil {
 		st.account = *l.AccountID
 	}
 	u.users[l.Key] = st
+	if !newlyLinked {
+		return
+	}
+	for _, o := range u.orphans[l.Key] {
+		o.ev.AccountID = l.AccountID
+		if err := u.applyLocked(ctx, o.ev, st.ordinal, o.feature, live); err != nil {
+			u.log.Warn("usage: apply an earlier event of a newly linked user", "seq", o.ev.Seq, "err", err)
+		}
+	}
+	u.orphanCount -= len(u.orphans[l.Key])
+	delete(u.orphans, l.Key)
+}
+
+// Bounds of the events kept for users not yet linked to an account.
+const (
+	maxOrphansPerUser = 64
+	maxOrphans        = 200_000
+)
+
+// orphan is an event of a user not yet linked to an account.
+type orphan struct {
+	ev      store.Event
+	feature string
 }
 
 // applyLocked adds one stored event to its account's index. The caller
@@ -511,7 +542,14 @@ func (u *Usage) applyLocked(ctx context.Context, ev store.Event, ordinal uint32,
 		id = st.account
 	}
 	if id == 0 {
-		return nil // not attributed to an account: kept raw, counted nowhere
+		// Not attributed (yet): kept raw, and held a while in case the
+		// user's group call follows.
+		if len(u.orphans[ev.UserKey]) < maxOrphansPerUser && u.orphanCount < maxOrphans {
+			ev.Body = nil
+			u.orphans[ev.UserKey] = append(u.orphans[ev.UserKey], orphan{ev, feature})
+			u.orphanCount++
+		}
+		return nil
 	}
 	a := u.account(id)
 	d := a.DayOf(ev.Timestamp)

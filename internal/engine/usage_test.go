@@ -326,3 +326,33 @@ func TestUsageLinksIdentifiedUsersToContacts(t *testing.T) {
 		t.Errorf("u2 (an email no contact has) = %v, %v; want a user of Acme without a contact", c, ok)
 	}
 }
+
+// A track sent before its user's group call counts for the account once
+// the group call links the user — live, as it does after a replay.
+func TestUsageCountsEventsSentBeforeTheGroupCall(t *testing.T) {
+	e := newEnv(t)
+	u := e.engine(time.Hour)
+	defer u.Close()
+	e.send(u, track("u7", "Search Performed", "2026-03-09T10:00:00Z"))
+	if m := u.Metrics(e.acme.ID); m.Active30 != 0 {
+		t.Fatalf("before the group call: active 30d = %d, want 0", m.Active30)
+	}
+	e.send(u, group("u7", "grp_acme"))
+	m := u.Metrics(e.acme.ID)
+	if m.Active30 != 1 {
+		t.Errorf("after the group call: active 30d = %d, want 1", m.Active30)
+	}
+	chart, err := u.Chart(e.ctx, e.acme.ID, 3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chart.Features) != 1 || chart.Features[0].Name != "Search Performed" {
+		t.Errorf("features = %+v, want Search Performed", chart.Features)
+	}
+	// A restart (replay from the last watermark) agrees.
+	again := e.engine(time.Hour)
+	defer again.Close()
+	if got := again.Metrics(e.acme.ID); got.Active30 != m.Active30 || got.DAU != m.DAU {
+		t.Errorf("after replay %+v, live %+v", got, m)
+	}
+}
