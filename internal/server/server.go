@@ -1,6 +1,8 @@
-// Package server assembles Tend's HTTP surfaces — the web UI, the REST API
-// and the health check — into one handler, and runs it with graceful
-// shutdown.
+// Package server assembles Tend's HTTP surfaces — the web UI, the REST API,
+// the Segment-compatible ingestion API and the health check — into one
+// handler, and runs it with graceful shutdown. Only the UI sits behind
+// cross-origin protection: the API authenticates with tokens and ingestion
+// with write keys, and browsers post events from other origins.
 package server
 
 import (
