@@ -2,6 +2,7 @@ package demo
 
 import (
 	"github.com/tendhq/tend/internal/date"
+	"github.com/tendhq/tend/internal/lifecycle"
 )
 
 // The handbook's segment, program and lifecycle values (DESIGN.md §3).
@@ -20,33 +21,21 @@ const (
 	stageRenewing   = "4. Renewing"
 )
 
-// The rules below restate DESIGN.md §3 so that every generated account is
-// one the handbook's playbooks would have produced. They are the demo's
-// own copy until the lifecycle package exists; the demo must agree with
-// it then.
+// Every generated account is placed by the lifecycle package's rules
+// (the handbook's defaults), so it is one the handbook's playbooks would
+// have produced.
+var rules = lifecycle.DefaultRules()
 
-// segmentOf is 004's "Customer Segmentation Assignment": Strategic is
-// 10,000+ developers, Enterprise 1,500 to 9,999, Commercial under 1,500.
+// segmentOf is 004's "Customer Segmentation Assignment".
 func segmentOf(developers int) string {
-	switch {
-	case developers >= 10000:
-		return segmentStrategic
-	case developers >= 1500:
-		return segmentEnterprise
-	}
-	return segmentCommercial
+	seg, _ := lifecycle.Segment(rules, developers)
+	return seg
 }
 
-// scaledARRLimit is the "Assign Scaled Success Accounts" threshold (004).
-const scaledARRLimit = 50_000
-
-// programOf is 004's scaled-success rule: Commercial accounts under $50k
-// ARR are Scaled Success, everyone else has a named TA.
+// programOf is 004's "Assign Scaled Success Accounts" rule.
 func programOf(segment string, arr int64) string {
-	if segment == segmentCommercial && arr < scaledARRLimit {
-		return programScaled
-	}
-	return programManaged
+	prog, _ := lifecycle.Program(rules, segment, arr)
+	return prog
 }
 
 // supportLevelOf is the TA support level that goes with a program.
@@ -57,29 +46,18 @@ func supportLevelOf(program string) string {
 	return "managed"
 }
 
-// Lifecycle thresholds (004 "Post-Sales Customer Lifecycle").
-const (
-	onboardingDays    = 60   // Onboarding lasts the first 60 days after close
-	renewingDays      = 120  // Renewing starts 120 days before the renewal date
-	targetUsageScore  = 0.30 // utilization targets that end Adopting
-	targetMAUOverSeat = 0.80
-)
-
-// stageOf places an account in the lifecycle: Prospect until the deal
-// closes, Renewing from 120 days before renewal (it takes precedence),
-// Onboarding for the 60 days after close, then Adopting until both
-// utilization targets hold, then Nurturing. A missing metric means the
-// target is not shown to be met.
+// stageOf places an account in the lifecycle (004 "Post-Sales Customer
+// Lifecycle"). A generated account has no stage before, so Nurturing is
+// reached only by meeting both utilization targets.
 func stageOf(today, closeDate, renewal date.Date, usage, mauOverSeats *float64) string {
-	switch {
-	case closeDate.IsZero() || today.Before(closeDate):
-		return stageProspect
-	case !renewal.IsZero() && today.DaysUntil(renewal) <= renewingDays:
-		return stageRenewing
-	case closeDate.DaysUntil(today) < onboardingDays:
-		return stageOnboarding
-	case usage != nil && mauOverSeats != nil && *usage >= targetUsageScore && *mauOverSeats >= targetMAUOverSeat:
-		return stageNurturing
-	}
-	return stageAdopting
+	return lifecycle.Stage(rules, lifecycle.Input{Now: today, Close: closeDate, Renewal: renewal,
+		UsageScore: usage, MAUOverSeats: mauOverSeats}).Stage
 }
+
+// The rules' numbers the generator draws dates and usage around.
+var (
+	onboardingDays    = rules.OnboardingDays
+	renewingDays      = rules.RenewingLeadDays
+	targetUsageScore  = rules.NurturingUsageScore
+	targetMAUOverSeat = rules.NurturingMAUOverSeats
+)
