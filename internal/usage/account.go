@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -37,6 +38,19 @@ type Account struct {
 	firstPing time.Time
 
 	features map[string]*feature
+
+	// gen counts changes to the days' users; monthCache keeps the last
+	// complete month's MAU for the gen it was counted at. A complete month
+	// changes only with a late event, and recounting it — a union of some
+	// 30 days — was most of Compute's cost.
+	gen        uint64
+	monthCache struct {
+		sync.Mutex
+		month Month
+		gen   uint64
+		n     int
+		ok    bool
+	}
 }
 
 // NewAccount returns an empty index whose days are calendar days in loc, the
@@ -69,7 +83,12 @@ func (a *Account) Add(ordinal uint32, at time.Time) bool {
 	return a.addOnDay(a.DayOf(at), ordinal)
 }
 
-func (a *Account) addOnDay(d Day, ordinal uint32) bool {
+func (a *Account) addOnDay(d Day, ordinal uint32) (added bool) {
+	defer func() {
+		if added {
+			a.gen++
+		}
+	}()
 	if bm := a.live[d]; bm != nil {
 		return bm.CheckedAdd(ordinal)
 	}
@@ -168,6 +187,20 @@ func cardinality(bms []*roaring.Bitmap) int {
 		return int(bms[0].OrCardinality(bms[1]))
 	}
 	return int(roaring.FastOr(bms...).GetCardinality())
+}
+
+// monthMAU returns month m's MAU, counted by count unless the cache holds it
+// for the account as it is. Readers may run concurrently; the cache has its
+// own lock.
+func (a *Account) monthMAU(m Month, count func() int) int {
+	c := &a.monthCache
+	c.Lock()
+	defer c.Unlock()
+	if c.ok && c.month == m && c.gen == a.gen {
+		return c.n
+	}
+	c.month, c.gen, c.n, c.ok = m, a.gen, count(), true
+	return c.n
 }
 
 // between returns the read-only bitmaps of the days in [from, to].
@@ -273,6 +306,7 @@ func decode(blob []byte) (bm *roaring.Bitmap, err error) {
 
 // orInto unions bm, which the account may keep, into day d.
 func (a *Account) orInto(d Day, bm *roaring.Bitmap) {
+	a.gen++
 	if cur := a.live[d]; cur != nil {
 		cur.Or(bm)
 		return
@@ -357,6 +391,7 @@ func (a *Account) Compact(before Day) error {
 // loads older days back with UnmarshalDay when it draws a year of chart. The
 // first ping and feature first uses are kept.
 func (a *Account) Forget(before Day) {
+	a.gen++
 	for d := range a.live {
 		if d < before {
 			delete(a.live, d)

@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"slices"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -81,13 +82,49 @@ func Compute(a *Account, seats int, now time.Time) Metrics {
 	m := Metrics{
 		AsOf:         now,
 		Today:        today,
-		Active7:      users(today-ShortWindow+1, today),
-		Active30:     users(today-LongWindow+1, today),
 		Month:        month,
-		MonthToDate:  users(month.First(), today),
 		LastMonth:    month - 1,
-		LastMonthMAU: users((month - 1).First(), (month - 1).Last()),
+		LastMonthMAU: a.monthMAU(month-1, func() int { return users((month - 1).First(), (month - 1).Last()) }),
 		Seats:        seats,
+	}
+	// The windows ending today nest: count the latest-starting one, then
+	// extend its union day by day back to the next start, so each day's
+	// bitmap is unioned once rather than once per window.
+	windows := []struct {
+		start Day
+		n     *int
+	}{{today - ShortWindow + 1, &m.Active7}, {month.First(), &m.MonthToDate}, {today - LongWindow + 1, &m.Active30}}
+	slices.SortStableFunc(windows, func(x, y struct {
+		start Day
+		n     *int
+	}) int {
+		return int(y.start) - int(x.start)
+	})
+	var union *roaring.Bitmap
+	next := today + 1 // the days from next to today are in union
+	for _, w := range windows {
+		if w.start < next {
+			bms := make([]*roaring.Bitmap, 0, next-w.start+1)
+			if union != nil {
+				bms = append(bms, union)
+			}
+			for d := w.start; d < next; d++ {
+				if bm := days[d-from]; bm != nil {
+					bms = append(bms, bm)
+				}
+			}
+			switch len(bms) {
+			case 0:
+			case 1:
+				union = bms[0]
+			default:
+				union = roaring.FastOr(bms...)
+			}
+			next = w.start
+		}
+		if union != nil {
+			*w.n = int(union.GetCardinality())
+		}
 	}
 	if bm := days[today-from]; bm != nil {
 		m.DAU = int(bm.GetCardinality())

@@ -499,3 +499,40 @@ func TestSeries(t *testing.T) {
 		t.Errorf("DAUSeries(1<<30) has %d points, want the cap %d", n, MaxSeries)
 	}
 }
+
+// Compute keeps last month's MAU between calls; every change to the days
+// — a late event, a merged or loaded day, forgetting old days — must show.
+func TestLastMonthMAUFollowsLateChanges(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	feb := time.Date(2026, 2, 14, 9, 0, 0, 0, time.UTC)
+	a := NewAccount(time.UTC)
+	a.Add(1, feb)
+	if got := Compute(a, 10, now).LastMonthMAU; got != 1 {
+		t.Fatalf("MAU = %d, want 1", got)
+	}
+	a.Add(2, feb) // a late event for a complete month
+	if got := Compute(a, 10, now).LastMonthMAU; got != 2 {
+		t.Errorf("after a late event MAU = %d, want 2", got)
+	}
+	b := NewAccount(time.UTC)
+	b.Add(3, feb)
+	if err := a.Merge(b); err != nil {
+		t.Fatal(err)
+	}
+	if got := Compute(a, 10, now).LastMonthMAU; got != 3 {
+		t.Errorf("after a merge MAU = %d, want 3", got)
+	}
+	blob, _ := b.MarshalDay(DayOf(feb, time.UTC))
+	c := NewAccount(time.UTC)
+	Compute(c, 10, now)
+	if err := c.UnmarshalDay(DayOf(feb, time.UTC), blob); err != nil {
+		t.Fatal(err)
+	}
+	if got := Compute(c, 10, now).LastMonthMAU; got != 1 {
+		t.Errorf("after loading a day MAU = %d, want 1", got)
+	}
+	a.Forget(DayOf(now, time.UTC))
+	if got := Compute(a, 10, now).LastMonthMAU; got != 0 {
+		t.Errorf("after forgetting February MAU = %d, want 0", got)
+	}
+}
