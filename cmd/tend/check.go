@@ -25,6 +25,11 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "workspace %s is valid: %d traits\n", orDefault(f.workspace), len(ws.Traits.All()))
+	metrics := 0
+	for _, c := range ws.Health.Categories {
+		metrics += len(c.Metrics)
+	}
+	fmt.Fprintf(stdout, "workspace %s is valid: %d traits, health model %q (%d categories, %d metrics), lifecycle rules, time zone %s\n",
+		orDefault(f.workspace), len(ws.Traits.All()), ws.Health.Name, len(ws.Health.Categories), metrics, ws.Settings.TimeZone)
 	return nil
 }

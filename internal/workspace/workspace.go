@@ -2,9 +2,11 @@
 // files that make its process — and embeds the handbook's process as the
 // default. A workspace is a directory that can be kept in git:
 //
-//	traits.yaml   trait definitions (key, type, label, category, source, …)
-//	fields.yaml   the account fields' labels
-//	settings.yaml time zone and usage settings
+//	traits.yaml    trait definitions (key, type, label, category, source, …)
+//	fields.yaml    the account fields' labels
+//	settings.yaml  time zone and usage settings
+//	health.yaml    the health model: categories, weights, metrics, bands
+//	lifecycle.yaml segment, program and lifecycle stage rules
 //
 // Every problem is reported with its file and line, all at once, so that
 // `tend check` shows a whole broken workspace in one run.
@@ -25,6 +27,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/health"
+	"github.com/tendhq/tend/internal/lifecycle"
 )
 
 // Workspace is a loaded, validated set of definitions.
@@ -38,6 +42,11 @@ type Workspace struct {
 	Fields map[string]string
 	// Settings are the workspace-wide settings (settings.yaml).
 	Settings Settings
+	// Health is the health model (health.yaml).
+	Health health.Model
+	// Lifecycle are the segment, program and lifecycle rules
+	// (lifecycle.yaml).
+	Lifecycle lifecycle.Rules
 }
 
 // FieldLabel returns the label of an account field, or the field name.
@@ -145,9 +154,15 @@ func load(fsys fs.FS, dir string) (*Workspace, error) {
 	l := &loader{fsys: fsys, dir: dir}
 	ws := &Workspace{Dir: dir}
 	l.unknownFiles()
+	before := len(l.problems)
 	traits := l.traits()
+	// A metric naming a trait that traits.yaml defines wrongly would be
+	// reported twice; the traits' own problems come first.
+	traitsValid := len(l.problems) == before
 	ws.Fields = l.fields()
 	ws.Settings = l.settings()
+	ws.Health = l.health(traits, traitsValid)
+	ws.Lifecycle = l.lifecycle()
 	if len(l.problems) > 0 {
 		slices.SortStableFunc(l.problems, func(a, b Problem) int {
 			if c := strings.Compare(a.File, b.File); c != 0 {
@@ -169,7 +184,7 @@ func load(fsys fs.FS, dir string) (*Workspace, error) {
 }
 
 // Files lists the files a workspace may hold.
-var Files = []string{TraitsFile, FieldsFile, SettingsFile}
+var Files = []string{TraitsFile, FieldsFile, SettingsFile, HealthFile, LifecycleFile}
 
 // unknownFiles reports YAML files the workspace does not read, so that a
 // misnamed file (trait.yaml, traits.yml) is an error rather than silently
@@ -209,6 +224,11 @@ func (l *loader) root(file string) (*yaml.Node, string) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		line, msg := yamlErrorLine(err)
+		if lines := strings.Split(string(src), "\n"); line > 0 && line <= len(lines) && unquotedOp.MatchString(lines[line-1]) {
+			// ">" starts a folded block in YAML, so op: >= is a syntax
+			// error whose parser message does not say why.
+			msg += ` (quote the comparison: op: ">=")`
+		}
 		l.problem(file, line, "%s", msg)
 		return nil, file
 	}
@@ -222,6 +242,16 @@ func (l *loader) root(file string) (*yaml.Node, string) {
 		return nil, file
 	}
 	return root, file
+}
+
+// defaulted reports whether the workspace lacks file, so that the
+// embedded default's takes its place.
+func (l *loader) defaulted(file string) bool {
+	if l.dir == "" {
+		return false
+	}
+	_, err := fs.Stat(l.fsys, file)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // document returns the value of file's one top-level key.
@@ -244,6 +274,8 @@ func (l *loader) document(file, key string) (*yaml.Node, string) {
 	}
 	return value, file
 }
+
+var unquotedOp = regexp.MustCompile(`\bop:\s*>`)
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 

@@ -4,11 +4,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/health"
+	"github.com/tendhq/tend/internal/lifecycle"
 	"github.com/tendhq/tend/internal/workspace"
 )
 
@@ -87,6 +90,25 @@ func TestLoadValid(t *testing.T) {
     label: Tier
     category: Commercial
 `,
+		// A team with its own traits scores health by them.
+		"health.yaml": `name: ours
+bands: {green: 7, yellow: 4}
+categories:
+  - name: Sentiment
+    weight: 2
+    metrics:
+      - trait: nps
+        label: NPS
+        kind: number
+        healthy: {op: ">=", value: 30}
+        poor: {op: "<", value: 0}
+        step: 1
+      - trait: tier
+        label: tier
+        kind: enum
+        healthy: {values: [gold]}
+`,
+		"lifecycle.yaml": strings.Replace(lifecycleYAML, "fall_back_to_adopting: false", "fall_back_to_adopting: true", 1),
 	})
 	ws, err := workspace.Load(dir)
 	if err != nil {
@@ -106,6 +128,21 @@ func TestLoadValid(t *testing.T) {
 	}
 	if ws.Settings.TimeZone != "UTC" || ws.Settings.Usage.MetricsSource != workspace.MetricsFromEvents || ws.Settings.Usage.RetentionDays != 90 {
 		t.Errorf("settings = %+v, want the defaults", ws.Settings)
+	}
+	wantHealth := health.Model{Name: "ours", Bands: health.Bands{Green: 7, Yellow: 4}, Categories: []health.Category{
+		{Name: "Sentiment", Weight: 2, Metrics: []health.Metric{
+			{Trait: "nps", Label: "NPS", Kind: health.KindNumber, Step: 1,
+				Healthy: health.Threshold{Op: health.OpGE, Value: 30}, Poor: health.Threshold{Op: health.OpLT, Value: 0}},
+			{Trait: "tier", Label: "tier", Kind: health.KindEnum, Healthy: health.Threshold{Values: []string{"gold"}}},
+		}},
+	}}
+	if !reflect.DeepEqual(ws.Health, wantHealth) {
+		t.Errorf("Health = %+v\nwant %+v", ws.Health, wantHealth)
+	}
+	wantRules := lifecycle.DefaultRules()
+	wantRules.FallBackToAdopting = true
+	if ws.Lifecycle != wantRules {
+		t.Errorf("Lifecycle = %+v, want %+v", ws.Lifecycle, wantRules)
 	}
 	// fields.yaml is missing: the default labels apply.
 	if got := ws.FieldLabel("renewal_date"); got != "Renewal" {
@@ -210,10 +247,177 @@ colour: red
 		{"usage not a mapping", map[string]string{"settings.yaml": "usage: events\n"},
 			[]string{"DIR/settings.yaml:1: must be a mapping of settings"}},
 		{"misnamed files", map[string]string{"trait.yaml": "traits: []\n", "fields.yml": "fields: {}\n", "notes.yaml": "x: 1\n"}, []string{
-			"DIR/fields.yml: is not a workspace file (the files are traits.yaml, fields.yaml, settings.yaml); did you mean fields.yaml?",
-			"DIR/notes.yaml: is not a workspace file (the files are traits.yaml, fields.yaml, settings.yaml)",
-			"DIR/trait.yaml: is not a workspace file (the files are traits.yaml, fields.yaml, settings.yaml); did you mean traits.yaml?",
+			"DIR/fields.yml: is not a workspace file (the files are traits.yaml, fields.yaml, settings.yaml, health.yaml, lifecycle.yaml); did you mean fields.yaml?",
+			"DIR/notes.yaml: is not a workspace file (the files are traits.yaml, fields.yaml, settings.yaml, health.yaml, lifecycle.yaml)",
+			"DIR/trait.yaml: is not a workspace file (the files are traits.yaml, fields.yaml, settings.yaml, health.yaml, lifecycle.yaml); did you mean traits.yaml?",
 		}},
+		{"health yaml syntax: an unquoted op", map[string]string{"health.yaml": healthWith("healthy: {op: >=, value: 0.3}")},
+			[]string{`DIR/health.yaml:10: YAML syntax: found character that cannot start any token (quote the comparison: op: ">=")`}},
+		{"health unknown keys at every level", map[string]string{"health.yaml": `name: mine
+colour: red
+bands: {green: 6, yellow: 3, red: 1}
+categories:
+  - name: Usage
+    weight: 1
+    size: 2
+    metrics:
+      - trait: usage_score
+        label: usage
+        kind: number
+        healthy: {op: ">=", value: 0.3, unit: ratio}
+        poor: {op: "<", value: 0.2}
+        lable: usage
+`}, []string{
+			`DIR/health.yaml:2: unknown key "colour" (want one of name, categories, bands)`,
+			`DIR/health.yaml:3: unknown key "red" in bands (want one of green, yellow)`,
+			`DIR/health.yaml:7: unknown key "size" in categories[0] (want one of name, weight, metrics)`,
+			`DIR/health.yaml:12: unknown key "unit" in categories[0].metrics[0].healthy (want one of op, value, values)`,
+			`DIR/health.yaml:14: unknown key "lable" in categories[0].metrics[0] (want one of trait, label, kind, healthy, poor, step, per_seat)`,
+		}},
+		{"health wrong types", map[string]string{"health.yaml": `name: mine
+name: again
+bands: {green: 6, yellow: 3}
+categories:
+  - name: Usage
+    weight: heavy
+    metrics:
+      - trait: usage_score
+        label: {text: usage}
+        kind: number
+        healthy: {op: ">=", value: high}
+        poor: [0.2]
+        step: small
+        per_seat: maybe
+  - name: Pulse
+    weight: 1
+    metrics:
+      - trait: ta_pulse
+        label: pulse
+        kind: enum
+        healthy: {values: Healthy}
+`}, []string{
+			"DIR/health.yaml:2: name is given twice (first at line 1)",
+			`DIR/health.yaml:6: categories[0].weight must be a number, got "heavy"`,
+			"DIR/health.yaml:9: categories[0].metrics[0].label must be a single value, not a mapping",
+			`DIR/health.yaml:11: categories[0].metrics[0].healthy.value must be a number, got "high"`,
+			"DIR/health.yaml:12: categories[0].metrics[0].poor must be a mapping of op, value, values",
+			`DIR/health.yaml:13: categories[0].metrics[0].step must be a number, got "small"`,
+			`DIR/health.yaml:14: categories[0].metrics[0].per_seat must be true or false, got "maybe"`,
+			"DIR/health.yaml:21: categories[1].metrics[0].healthy.values must be a list",
+		}},
+		{"health categories not a list", map[string]string{"health.yaml": "name: mine\nbands: 3\ncategories:\n  name: Usage\n"}, []string{
+			"DIR/health.yaml:2: bands must be a mapping of green, yellow",
+			"DIR/health.yaml:4: categories must be a list",
+		}},
+		// The health package's own Validate, mapped back to the field's line.
+		{"health bands", map[string]string{"health.yaml": strings.Replace(healthWith(""), "green: 6.67", "green: 2", 1)},
+			[]string{"DIR/health.yaml:2: bands need 0 < yellow < green ≤ 10, got yellow 3.33, green 2"}},
+		{"health no name", map[string]string{"health.yaml": strings.Replace(healthWith(""), "name: mine\n", "", 1)},
+			[]string{"DIR/health.yaml:1: a health model needs a name"}},
+		{"health weight", map[string]string{"health.yaml": strings.Replace(healthWith(""), "weight: 75", "weight: 0", 1)},
+			[]string{`DIR/health.yaml:5: category "Utilization" needs a weight above 0, got 0`}},
+		{"health overlapping thresholds", map[string]string{"health.yaml": healthWith(`healthy: {op: ">=", value: 0.3}
+        poor: {op: "<", value: 0.4}`)},
+			[]string{"DIR/health.yaml:11: usage_score: healthy (≥ 0.3) and poor (< 0.4) overlap"}},
+		{"health same direction", map[string]string{"health.yaml": healthWith(`healthy: {op: ">=", value: 0.3}
+        poor: {op: ">", value: 0.2}`)},
+			[]string{"DIR/health.yaml:11: usage_score: healthy (≥ 0.3) and poor (> 0.2) point the same way"}},
+		{"health missing kind", map[string]string{"health.yaml": strings.Replace(healthWith(""), "        kind: number\n", "", 1)},
+			[]string{`DIR/health.yaml:7: usage_score: kind must be number, bool, enum or days_since, got ""`}},
+		{"health bad op", map[string]string{"health.yaml": healthWith(`healthy: {op: "=>", value: 0.3}`)},
+			[]string{`DIR/health.yaml:10: usage_score: healthy needs an op of >=, >, <= or <, got "=>"`}},
+		// Cross-checks against traits.yaml (here the default's).
+		{"health metric traits", map[string]string{"health.yaml": `name: mine
+bands: {green: 6.67, yellow: 3.33}
+categories:
+  - name: Everything
+    weight: 1
+    metrics:
+      - trait: usage_scor
+        label: usage
+        kind: number
+        healthy: {op: ">=", value: 0.3}
+        poor: {op: "<", value: 0.2}
+      - trait: ta_pulse
+        label: pulse
+        kind: number
+        healthy: {op: ">=", value: 1}
+        poor: {op: "<", value: 1}
+      - trait: last_activity_date
+        label: last activity
+        kind: number
+        healthy: {op: "<=", value: 14}
+        poor: {op: ">=", value: 30}
+      - trait: region
+        label: region
+        kind: enum
+        healthy: {values: [AMER, Europe]}
+        poor: {values: [apac]}
+      - trait: active_champion
+        label: champion
+        kind: enum
+        healthy: {values: ["true"]}
+      - trait: usage_score
+        label: ""
+        kind: days_since
+        healthy: {op: "<=", value: 14}
+        poor: {op: ">=", value: 30}
+`}, []string{
+			`DIR/health.yaml:7: metric trait "usage_scor" is not a trait in traits.yaml`,
+			"DIR/health.yaml:14: ta_pulse: a number metric reads a number trait, but ta_pulse is an enum trait",
+			"DIR/health.yaml:19: last_activity_date: a number metric reads a number trait, but last_activity_date is a date trait",
+			`DIR/health.yaml:25: region: healthy value "Europe" is not one of the trait's values (AMER, EMEA, APAC)`,
+			`DIR/health.yaml:26: region: poor value "apac" is not one of the trait's values (AMER, EMEA, APAC)`,
+			"DIR/health.yaml:29: active_champion: an enum metric reads an enum trait, but active_champion is a bool trait",
+			"DIR/health.yaml:32: usage_score: a metric needs a label",
+			"DIR/health.yaml:33: usage_score: a days_since metric reads a date trait, but usage_score is a number trait",
+		}},
+		{"health trait of a broken traits.yaml is not reported twice", map[string]string{
+			"traits.yaml": "traits:\n  - key: nps\n    type: number\n",
+			"health.yaml": strings.Replace(healthWith(""), "usage_score", "nps", 1),
+		}, []string{"DIR/traits.yaml:2: nps: a label is required"}},
+		{"lifecycle wrong types and keys", map[string]string{"lifecycle.yaml": `strategic_min_developers: many
+enterprise_min_developers: 1.5
+program:
+  segment: Commercial
+  arr: 50000
+onboarding_days:
+renewing_lead_days: [120]
+nurturing_mau_over_seats: high
+nurturing_usage_score: 0.3
+fall_back_to_adopting: perhaps
+colour: red
+onboarding_days: 60
+`}, []string{
+			`DIR/lifecycle.yaml:1: strategic_min_developers must be a whole number, got "many"`,
+			`DIR/lifecycle.yaml:2: enterprise_min_developers must be a whole number, got "1.5"`,
+			"DIR/lifecycle.yaml:4: program.arr_threshold is missing",
+			"DIR/lifecycle.yaml:4: program.direction is missing",
+			`DIR/lifecycle.yaml:5: unknown key "arr" in program (want one of segment, arr_threshold, direction)`,
+			"DIR/lifecycle.yaml:6: onboarding_days needs a value",
+			"DIR/lifecycle.yaml:7: renewing_lead_days must be a single value, not a list",
+			`DIR/lifecycle.yaml:8: nurturing_mau_over_seats must be a number, got "high"`,
+			`DIR/lifecycle.yaml:10: fall_back_to_adopting must be true or false, got "perhaps"`,
+			`DIR/lifecycle.yaml:11: unknown key "colour" (want one of strategic_min_developers, enterprise_min_developers, program, onboarding_days, renewing_lead_days, nurturing_mau_over_seats, nurturing_usage_score, fall_back_to_adopting)`,
+			"DIR/lifecycle.yaml:12: onboarding_days is given twice (first at line 6)",
+		}},
+		// The lifecycle package's own Validate, mapped back to the field's line.
+		{"lifecycle segments", map[string]string{"lifecycle.yaml": strings.Replace(lifecycleYAML, "strategic_min_developers: 10000", "strategic_min_developers: 1000", 1)},
+			[]string{"DIR/lifecycle.yaml:1: strategic_min_developers (1000) must be greater than enterprise_min_developers (1500)"}},
+		{"lifecycle program direction", map[string]string{"lifecycle.yaml": strings.Replace(lifecycleYAML, "direction: below", "direction: under", 1)},
+			[]string{`DIR/lifecycle.yaml:6: program.direction must be "below" or "above", got "under"`}},
+		{"lifecycle program segment", map[string]string{"lifecycle.yaml": strings.Replace(lifecycleYAML, "segment: Commercial", "segment: SMB", 1)},
+			[]string{`DIR/lifecycle.yaml:4: program.segment must be one of [Strategic Enterprise Commercial], got "SMB"`}},
+		{"lifecycle negative days", map[string]string{"lifecycle.yaml": strings.Replace(lifecycleYAML, "renewing_lead_days: 120", "renewing_lead_days: -1", 1)},
+			[]string{"DIR/lifecycle.yaml:8: renewing_lead_days must not be negative, got -1"}},
+		{"lifecycle usage target", map[string]string{"lifecycle.yaml": strings.Replace(lifecycleYAML, "nurturing_usage_score: 0.3", "nurturing_usage_score: 30", 1)},
+			[]string{"DIR/lifecycle.yaml:10: nurturing_usage_score must be greater than 0 and at most 1, got 30"}},
+		{"lifecycle settings missing", map[string]string{"lifecycle.yaml": strings.Replace(lifecycleYAML, "onboarding_days: 60\n", "", 1)},
+			[]string{"DIR/lifecycle.yaml: onboarding_days is missing"}},
+		{"the default health model does not fit the workspace's traits", map[string]string{"traits.yaml": "traits:\n  - key: nps\n    type: number\n    label: NPS\n"},
+			[]string{`DIR/health.yaml: is missing, and the default health model does not fit traits.yaml: metric trait "ta_pulse" is not a trait in traits.yaml (and 9 more problems); write a health.yaml for the workspace's traits`}},
+		{"lifecycle not a mapping", map[string]string{"lifecycle.yaml": "- onboarding_days: 60\n"},
+			[]string{"DIR/lifecycle.yaml:1: must be a mapping of keys to values"}},
 		{"problems in two files", map[string]string{
 			"traits.yaml": "traits:\n  - key: a\n    type: number\n",
 			"fields.yaml": "fields:\n  arr: ARR\n  arr: Revenue\n",
@@ -280,7 +484,61 @@ func TestDefaultRoundTrips(t *testing.T) {
 	if !slices.EqualFunc(ws.Traits.All(), def.Traits.All(), func(a, b account.TraitDef) bool { return a.Key == b.Key }) {
 		t.Error("the default written to disk loads differently")
 	}
+	if !reflect.DeepEqual(ws.Health, def.Health) || ws.Lifecycle != def.Lifecycle {
+		t.Error("the default health model or lifecycle rules written to disk load differently")
+	}
 }
+
+// The embedded health.yaml and lifecycle.yaml are the handbook's model and
+// rules exactly as the health and lifecycle packages define them, so a
+// team that starts from the files starts from the handbook.
+func TestDefaultHealthAndLifecycle(t *testing.T) {
+	ws, err := workspace.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := health.DefaultModel(); !reflect.DeepEqual(ws.Health, want) {
+		t.Errorf("health.yaml loads as\n%+v\nwant health.DefaultModel()\n%+v", ws.Health, want)
+	}
+	if want := lifecycle.DefaultRules(); !reflect.DeepEqual(ws.Lifecycle, want) {
+		t.Errorf("lifecycle.yaml loads as %+v, want lifecycle.DefaultRules() %+v", ws.Lifecycle, want)
+	}
+}
+
+// healthWith is a valid one-category health.yaml whose usage_score
+// thresholds (lines 10–11) are replaced by thresholds when it is not "".
+func healthWith(thresholds string) string {
+	if thresholds == "" {
+		thresholds = `healthy: {op: ">=", value: 0.3}
+        poor: {op: "<=", value: 0.2}`
+	}
+	return `name: mine
+bands: {green: 6.67, yellow: 3.33}
+categories:
+  - name: Utilization
+    weight: 75
+    metrics:
+      - trait: usage_score
+        label: usage score
+        kind: number
+        ` + thresholds + `
+        step: 0.01
+`
+}
+
+// lifecycleYAML is a valid lifecycle.yaml with the handbook's rules.
+const lifecycleYAML = `strategic_min_developers: 10000
+enterprise_min_developers: 1500
+program:
+  segment: Commercial
+  arr_threshold: 50000
+  direction: below
+onboarding_days: 60
+renewing_lead_days: 120
+nurturing_mau_over_seats: 0.8
+nurturing_usage_score: 0.3
+fall_back_to_adopting: false
+`
 
 func accountFieldNames(t *testing.T) []string {
 	t.Helper()
