@@ -188,6 +188,10 @@ func (ui *UI) tokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A token just made is shown once, on the page the create redirected
+	// to, and popped from the session as it is.
+	p.Secret = ui.sessions.PopString(r.Context(), "new_token_secret")
+	p.SecretName = ui.sessions.PopString(r.Context(), "new_token_name")
 	return ui.renderPage(w, r, http.StatusOK, "tokens", p)
 }
 
@@ -250,12 +254,12 @@ func (ui *UI) createToken(w http.ResponseWriter, r *http.Request) error {
 		p.Name, p.UserID, p.Error = name, owner, formMessage(err)
 		return ui.renderPage(w, r, status, "tokens", p)
 	}
-	p, err := ui.loadTokens(r)
-	if err != nil {
-		return err
-	}
-	p.Secret, p.SecretName = secret, tok.Name
-	return ui.renderPage(w, r, http.StatusOK, "tokens", p)
+	// Post/redirect/get: reloading the page that shows the secret must not
+	// make another token.
+	ui.sessions.Put(r.Context(), "new_token_secret", secret)
+	ui.sessions.Put(r.Context(), "new_token_name", tok.Name)
+	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
+	return nil
 }
 
 // deleteToken revokes a token. Someone else's token is, to a non-admin, a

@@ -711,7 +711,8 @@ func TestAPITokens(t *testing.T) {
 	// The admin makes a token for Tina and sees it once.
 	admin := b.login(b.admin.Email)
 	res, body = admin.post("/settings/tokens", url.Values{"name": {"my laptop"}, "user_id": {fmt.Sprint(b.tina.ID)}})
-	wantStatus(t, res, body, http.StatusOK)
+	wantStatus(t, res, body, http.StatusSeeOther)
+	_, body = admin.get("/settings/tokens")
 	m := secretRe.FindStringSubmatch(body)
 	if m == nil {
 		t.Fatalf("no secret shown:\n%s", body)
@@ -720,16 +721,20 @@ func TestAPITokens(t *testing.T) {
 	if err != nil || owner.ID != b.tina.ID || tok.Name != "my laptop" {
 		t.Fatalf("token %+v of %+v: %v", tok, owner, err)
 	}
-	_, body = admin.get("/settings/tokens")
+	_, body = admin.get("/settings/tokens") // a reload: listed, never shown again
 	wantIn(t, body, "my laptop")
 	wantNotIn(t, body, m[1])
+	if ts, _ := b.st.ListTokens(ctx, b.tina.ID); len(ts) != 1 {
+		t.Errorf("Tina has %d tokens after a reload, want 1", len(ts))
+	}
 	res, body = admin.post("/settings/tokens", url.Values{"name": {"  "}})
 	wantStatus(t, res, body, http.StatusUnprocessableEntity)
 	wantIn(t, body, "Name is required.")
 
 	// The admin sees everyone's tokens, makes one for Theo and deletes Tina's.
 	res, body = admin.post("/settings/tokens", url.Values{"name": {"nightly export"}, "user_id": {fmt.Sprint(b.theo.ID)}})
-	wantStatus(t, res, body, http.StatusOK)
+	wantStatus(t, res, body, http.StatusSeeOther)
+	_, body = admin.get("/settings/tokens")
 	wantIn(t, body, "All API tokens", "my laptop", "Tina Advisor", "nightly export", "Theo Park")
 	theoTokens, _ := b.st.ListTokens(ctx, b.theo.ID)
 	if len(theoTokens) != 1 {
