@@ -19,21 +19,29 @@ const (
 	noteScan = 10_000
 )
 
-// listNotes lists an account's notes, newest first.
-func (a *API) listNotes(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
+// timelineRequest reads a timeline list's account id and limit, and checks
+// the account exists: an unknown account is a 404, not an empty list.
+func (a *API) timelineRequest(r *http.Request) (id int64, limit int, err error) {
+	if id, err = pathID(r); err != nil {
+		return 0, 0, err
 	}
 	q, err := parseQuery(r, "limit")
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	limit, err := q.limit(defaultTimeline, maxTimeline)
-	if err != nil {
-		return err
+	if limit, err = q.limit(defaultTimeline, maxTimeline); err != nil {
+		return 0, 0, err
 	}
 	if _, err := a.st.GetAccount(r.Context(), id); err != nil {
+		return 0, 0, err
+	}
+	return id, limit, nil
+}
+
+// listNotes lists an account's notes, newest first.
+func (a *API) listNotes(w http.ResponseWriter, r *http.Request) error {
+	id, limit, err := a.timelineRequest(r)
+	if err != nil {
 		return err
 	}
 	acts, err := a.st.ListActivities(r.Context(), id, noteScan)
@@ -85,19 +93,8 @@ func (a *API) createNote(w http.ResponseWriter, r *http.Request) error {
 // listActivities is the account's timeline, newest first: notes, creation,
 // field changes.
 func (a *API) listActivities(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, limit, err := a.timelineRequest(r)
 	if err != nil {
-		return err
-	}
-	q, err := parseQuery(r, "limit")
-	if err != nil {
-		return err
-	}
-	limit, err := q.limit(defaultTimeline, maxTimeline)
-	if err != nil {
-		return err
-	}
-	if _, err := a.st.GetAccount(r.Context(), id); err != nil {
 		return err
 	}
 	acts, err := a.st.ListActivities(r.Context(), id, limit)

@@ -18,7 +18,6 @@ import (
 const (
 	timelineLimit     = 100
 	traitHistoryLimit = 50
-	maxNoteLength     = 10000
 )
 
 // accountPage is the data of the account page.
@@ -384,8 +383,8 @@ func (ui *UI) addNote(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case body == "":
 		problem = "Write the note first: it is empty."
-	case utf8.RuneCountInString(body) > maxNoteLength:
-		problem = fmt.Sprintf("A note is at most %s characters; this one has %s.", number(maxNoteLength), number(utf8.RuneCountInString(body)))
+	case utf8.RuneCountInString(body) > account.MaxNoteLength:
+		problem = fmt.Sprintf("A note is at most %s characters; this one has %s.", number(account.MaxNoteLength), number(utf8.RuneCountInString(body)))
 	}
 	if problem != "" {
 		p, err := ui.loadAccount(r, id)

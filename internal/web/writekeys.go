@@ -11,9 +11,6 @@ import (
 	"github.com/tendhq/tend/internal/team"
 )
 
-// maxWriteKeyName bounds a source's name.
-const maxWriteKeyName = 100
-
 // newWriteKey returns a new write key for a source, ready to store, and its
 // secret, which is shown once and never stored. The secret is as random as
 // an API token (160 bits) and, like one, stored as a SHA-256 hash.
@@ -94,8 +91,8 @@ func (ui *UI) createWriteKey(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case name == "":
 		err = derrors.Field(derrors.Unprocessable, "name", "is required: name the source, e.g. web app")
-	case utf8.RuneCountInString(name) > maxWriteKeyName:
-		err = derrors.Field(derrors.Unprocessable, "name", "must be at most %d characters", maxWriteKeyName)
+	case utf8.RuneCountInString(name) > team.MaxWriteKeyName:
+		err = derrors.Field(derrors.Unprocessable, "name", "must be at most %d characters", team.MaxWriteKeyName)
 	}
 	var secret string
 	var k store.WriteKey
