@@ -190,8 +190,14 @@ func (rq *request) decode(raw []byte, index int, pathType Type) (Event, *Rejecti
 	var e Event
 	f := rq.decodeInto(&e, &w, raw, pathType)
 	key, _ := w.WriteKey.text()
+	if f == nil {
+		f = storable(&e)
+	}
 	if f != nil {
 		msgID, _ := w.MessageID.id()
+		if strings.IndexByte(msgID, 0) >= 0 {
+			msgID = "" // a rejection's id is recorded too
+		}
 		typ, _ := w.Type.text()
 		return Event{}, &Rejection{
 			Index: index, MessageID: msgID, Type: typ, Field: f.field,
@@ -199,6 +205,25 @@ func (rq *request) decode(raw []byte, index int, pathType Type) (Event, *Rejecti
 		}, key
 	}
 	return e, nil, key
+}
+
+// storable refuses a call whose ids, names or identify email hold a NUL
+// character (JSON "\u0000"): valid JSON, but no SQL text column takes it,
+// and events are committed in groups, so one such call would fail every
+// request of its group — and an email, stored when the user is linked,
+// would fail the replay after a crash.
+func storable(e *Event) *fault {
+	email, _ := e.Traits["email"].(string)
+	if e.Type != Identify {
+		email = ""
+	}
+	for _, f := range []struct{ name, v string }{{"messageId", e.MessageID}, {"userId", e.UserID},
+		{"anonymousId", e.AnonymousID}, {"event", e.Event}, {"name", e.Name}, {"traits.email", email}} {
+		if strings.IndexByte(f.v, 0) >= 0 {
+			return &fault{f.name, f.name + ": contains a NUL character (\\u0000), which Tend cannot store"}
+		}
+	}
+	return nil
 }
 
 // decodeInto does the work of decode, filling e, and w as far as it got.

@@ -114,7 +114,6 @@ func (a *API) ingest(w http.ResponseWriter, r *http.Request, ep endpoint) error 
 			return err
 		}
 	}
-	unstorable(&b)
 
 	res, err := a.usage.Ingest(ctx, source, b)
 	if err != nil {
@@ -203,89 +202,6 @@ func readBody(w http.ResponseWriter, r *http.Request, ep endpoint) ([]byte, erro
 			buf = append(buf, 0)[:len(buf)] // grow
 		}
 	}
-}
-
-// unstorable rejects the events the store cannot hold, so that they fail
-// alone: a NUL character (JSON "\u0000") in an id or a name is valid JSON
-// but no SQL text column takes it, and the engine commits many requests in
-// one transaction, so one such event would fail every request of its group.
-// An identify's traits.email is stored too, when the engine links the user:
-// a NUL there fails the links of the whole group, and the replay after a
-// crash, which stops the engine from starting. Rejections keep their order
-// by index.
-func unstorable(b *ingest.Batch) {
-	bad := func(e *ingest.Event) (field string) {
-		email, _ := e.Traits["email"].(string)
-		if e.Type != ingest.Identify {
-			email = ""
-		}
-		for _, f := range []struct{ name, v string }{{"messageId", e.MessageID}, {"userId", e.UserID},
-			{"anonymousId", e.AnonymousID}, {"event", e.Event}, {"name", e.Name}, {"traits.email", email}} {
-			if strings.IndexByte(f.v, 0) >= 0 {
-				return f.name
-			}
-		}
-		return ""
-	}
-	for i := range b.Rejected {
-		// A rejection's messageId is recorded for the debugger; a NUL
-		// there would fail the recording of the whole group's rejections.
-		if strings.IndexByte(b.Rejected[i].MessageID, 0) >= 0 {
-			b.Rejected[i].MessageID = ""
-		}
-	}
-	var moved []ingest.Rejection
-	var keep []ingest.Event
-	for i := range b.Events {
-		e := &b.Events[i]
-		f := bad(e)
-		if f == "" {
-			if moved != nil {
-				keep = append(keep, *e)
-			}
-			continue
-		}
-		if moved == nil {
-			keep = append(make([]ingest.Event, 0, len(b.Events)), b.Events[:i]...)
-		}
-		rj := ingest.Rejection{Index: indexOf(b, i), Type: string(e.Type), Field: f, Raw: e.Raw,
-			Reason: f + ": contains a NUL character (\\u0000), which Tend cannot store"}
-		if f != "messageId" {
-			rj.MessageID = e.MessageID
-		}
-		moved = append(moved, rj)
-	}
-	if moved == nil {
-		return
-	}
-	b.Events = keep
-	b.Rejected = mergeByIndex(b.Rejected, moved)
-}
-
-// indexOf returns the position in the request of b.Events[i]: events and
-// rejections together are the request's calls in order, and only the
-// rejections carry their index.
-func indexOf(b *ingest.Batch, i int) int {
-	idx := i
-	for _, rj := range b.Rejected { // ordered by index
-		if rj.Index <= idx {
-			idx++
-		}
-	}
-	return idx
-}
-
-// mergeByIndex merges two lists of rejections ordered by index.
-func mergeByIndex(x, y []ingest.Rejection) []ingest.Rejection {
-	out := make([]ingest.Rejection, 0, len(x)+len(y))
-	for len(x) > 0 && len(y) > 0 {
-		if x[0].Index < y[0].Index {
-			out, x = append(out, x[0]), x[1:]
-		} else {
-			out, y = append(out, y[0]), y[1:]
-		}
-	}
-	return append(append(out, x...), y...)
 }
 
 // recordRefusal puts a request refused as a whole in the ingestion debugger
