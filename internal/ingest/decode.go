@@ -300,13 +300,19 @@ func (rq *request) decodeInto(e *Event, w *wireEvent, raw []byte, pathType Type)
 	if e.Name, ok = w.Name.text(); !ok {
 		return faultf("name", "name: expected the %s's name as a string, got %s", typ, w.Name.kindName())
 	}
-	for _, o := range []struct {
-		name string
-		raw  json.RawMessage
-	}{{"context", w.Context}, {"integrations", w.Integrations}} {
-		if len(o.raw) > 0 && o.raw[0] != '{' && o.raw[0] != 'n' {
-			return faultf(o.name, "%s: expected a JSON object, got %s", o.name, kindOf(o.raw))
+	// Every context and integrations member must be an object, not only
+	// the one encoding/json keeps: it matches keys regardless of case and
+	// the last repeat wins, so a call may carry "context" more than once.
+	var objFault *fault
+	eachMember(raw, func(key, val []byte) {
+		for _, name := range []string{"context", "integrations"} {
+			if objFault == nil && val[0] != '{' && val[0] != 'n' && strings.EqualFold(unquote(key), name) {
+				objFault = faultf(name, "%s: expected a JSON object, got %s", name, kindOf(val))
+			}
 		}
+	})
+	if objFault != nil {
+		return objFault
 	}
 
 	// The Segment spec: every call names its user, by userId (known) or
