@@ -27,6 +27,10 @@ const (
 	// ActivityUsage marks a usage milestone: the first product ping, a
 	// feature's first use.
 	ActivityUsage = "usage"
+	// ActivityLifecycle and ActivityHealth mark an assessment change: a
+	// new segment, program or stage, or a new health colour, with why.
+	ActivityLifecycle = "lifecycle"
+	ActivityHealth    = "health"
 )
 
 // Activity is one entry of an account's timeline.

@@ -27,6 +27,8 @@ type Store interface {
 	Tokens
 	Sessions
 	Usage
+	Assessments
+	Leases
 	// Dialect names the engine: "sqlite" or "postgres".
 	Dialect() string
 	// Close releases the database.

@@ -196,24 +196,11 @@ func (db *DB) ListAccounts(ctx context.Context, f account.Filter) (page account.
 	if err := f.Normalize(); err != nil {
 		return page, err
 	}
-	offset := 0
-	if f.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(f.Cursor)
-		n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "o:"))
-		if err != nil || err2 != nil || n < 0 || !strings.HasPrefix(string(b), "o:") {
-			return page, derrors.Field(derrors.Invalid, "cursor", "is not a cursor this server issued")
-		}
-		offset = n
+	offset, err := decodeOffset(f.Cursor)
+	if err != nil {
+		return page, err
 	}
-	// The pattern is folded to lower case by the SQL, with the same lower()
-	// as the columns: Go's Unicode folding would disagree with SQLite's
-	// ASCII-only lower() and a name like "Évian" would not find itself.
-	pattern := ""
-	if f.Query != "" {
-		r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-		pattern = "%" + r.Replace(f.Query) + "%"
-	}
-	where := []any{f.OwnerID, f.Segment, f.Program, f.Stage, f.HealthColor, pattern}
+	where := []any{f.OwnerID, f.Segment, f.Program, f.Stage, f.HealthColor, likePattern(f.Query)}
 	if err := db.r.QueryRowContext(ctx, db.query("CountAccounts"), where...).Scan(&page.Total); err != nil {
 		return page, err
 	}
@@ -235,9 +222,39 @@ func (db *DB) ListAccounts(ctx context.Context, f account.Filter) (page account.
 	}
 	if len(page.Accounts) > f.Limit {
 		page.Accounts = page.Accounts[:f.Limit]
-		page.Next = base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(offset+f.Limit)))
+		page.Next = encodeOffset(offset + f.Limit)
 	}
 	return page, nil
+}
+
+// decodeOffset reads an opaque offset cursor ("" is the first page).
+func decodeOffset(cursor string) (int, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "o:"))
+	if err != nil || err2 != nil || n < 0 || !strings.HasPrefix(string(b), "o:") {
+		return 0, derrors.Field(derrors.Invalid, "cursor", "is not a cursor this server issued")
+	}
+	return n, nil
+}
+
+// encodeOffset makes the cursor of the page at offset.
+func encodeOffset(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(offset)))
+}
+
+// likePattern makes a search query a LIKE pattern ("" for none). The SQL
+// folds it to lower case with the same function as the columns: Go's Unicode
+// folding would disagree with SQLite's ASCII-only lower() and a name like
+// "Évian" would not find itself.
+func likePattern(q string) string {
+	if q == "" {
+		return ""
+	}
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(q) + "%"
 }
 
 // UpsertAccounts implements store.Accounts.

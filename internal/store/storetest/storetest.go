@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Sessions", sessionTests},
 		{"WriteKeys", writeKeyTests},
 		{"Usage", usageTests},
+		{"Assessments", assessmentTests},
 		{"Store", storeTests},
 	}
 	for _, g := range groups {

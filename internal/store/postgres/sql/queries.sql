@@ -466,3 +466,97 @@ SELECT first_ping_at FROM usage_accounts WHERE account_id = $1;
 
 -- name: ListFirstPings
 SELECT account_id, first_ping_at FROM usage_accounts ORDER BY account_id;
+
+-- Assessment (store/sqlstore/assessment.go). $1 of the ...ByID queries is a
+-- JSON array of account ids.
+
+-- name: AssessAccounts
+SELECT id, name, domain, external_id, analytics_id, estimated_developers, arr, seats, support_level,
+    owner_id, ae_id, ce_id, ie_id, expected_close_date, close_date, renewal_date, entitlements, deployment,
+    segment, program, stage, health_score, health_color, created_at, updated_at
+FROM accounts ORDER BY id;
+
+-- name: AssessAccountsByID
+SELECT id, name, domain, external_id, analytics_id, estimated_developers, arr, seats, support_level,
+    owner_id, ae_id, ce_id, ie_id, expected_close_date, close_date, renewal_date, entitlements, deployment,
+    segment, program, stage, health_score, health_color, created_at, updated_at
+FROM accounts WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) ORDER BY id;
+
+-- name: AssessTraits
+SELECT account_id, key, value FROM trait_values;
+
+-- name: AssessTraitsByID
+SELECT account_id, key, value FROM trait_values WHERE account_id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint);
+
+-- name: AssessContacts
+SELECT account_id, roles FROM contacts WHERE roles <> '';
+
+-- name: AssessContactsByID
+SELECT account_id, roles FROM contacts WHERE roles <> '' AND account_id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint);
+
+-- name: TakeDirtyAccounts
+DELETE FROM account_dirty RETURNING account_id;
+
+-- name: SaveDerivedFields
+UPDATE accounts SET segment = $2, program = $3, stage = $4, health_score = $5, health_color = $6 WHERE id = $1;
+
+-- name: UpsertAccountState
+INSERT INTO account_states (account_id, state, assessed_at) VALUES ($1, $2, $3)
+ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, assessed_at = excluded.assessed_at;
+
+-- name: GetAccountState
+SELECT state FROM account_states WHERE account_id = $1;
+
+-- name: InsertStateChange
+INSERT INTO state_changes (account_id, kind, old_value, new_value, old_score, new_score, direction, reason, detail, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+RETURNING id;
+
+-- ListStateChanges: $1 account (0 any), $2 kind ('' any), $3 owner (0 any,
+-- -1 none), $4 and $5 the time range (NULL open; $5 exclusive), $6
+-- direction (0 any).
+
+-- name: ListStateChanges
+SELECT c.id, c.account_id, c.kind, c.old_value, c.new_value, c.old_score, c.new_score, c.direction, c.reason,
+    c.detail, c.at, a.name, a.owner_id
+FROM state_changes c JOIN accounts a ON a.id = c.account_id
+WHERE ($1::bigint = 0 OR c.account_id = $1)
+  AND ($2::text = '' OR c.kind = $2)
+  AND ($3::bigint = 0 OR ($3 = -1 AND a.owner_id IS NULL) OR a.owner_id = $3)
+  AND ($4::timestamptz IS NULL OR c.at >= $4)
+  AND ($5::timestamptz IS NULL OR c.at < $5)
+  AND ($6::integer = 0 OR c.direction = $6)
+ORDER BY c.at DESC, c.id DESC
+LIMIT $7 OFFSET $8;
+
+-- name: UpsertHealthSnapshot
+INSERT INTO health_snapshots (account_id, day, score, color, model, categories)
+SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
+ON CONFLICT (account_id, day) DO UPDATE SET score = excluded.score, color = excluded.color, model = excluded.model,
+    categories = excluded.categories;
+
+-- name: HealthSnapshots
+SELECT account_id, day, score, color, model, categories FROM health_snapshots
+WHERE account_id = $1 AND ($2::date IS NULL OR day >= $2) AND ($3::date IS NULL OR day <= $3)
+ORDER BY day;
+
+-- name: HealthCounts
+SELECT a.health_color, count(*)
+FROM accounts a
+WHERE ($1::bigint = 0 OR ($1 = -1 AND a.owner_id IS NULL) OR a.owner_id = $1)
+  AND ($2 = '' OR a.segment = $2)
+  AND ($3 = '' OR a.program = $3)
+  AND ($4 = '' OR a.stage = $4)
+  AND ($5 = '' OR lower(a.name) LIKE lower($5) ESCAPE '\' OR lower(a.domain) LIKE lower($5) ESCAPE '\' OR lower(coalesce(a.external_id, '')) LIKE lower($5) ESCAPE '\')
+GROUP BY a.health_color;
+
+-- name: AcquireLease
+INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $4)
+ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+WHERE leases.holder = excluded.holder OR leases.expires_at <= $3;
+
+-- name: LeaseHolder
+SELECT holder FROM leases WHERE name = $1;
+
+-- name: ReleaseLease
+DELETE FROM leases WHERE name = $1 AND holder = $2;
