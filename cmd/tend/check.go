@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 )
 
 func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -25,11 +26,19 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	metrics := 0
-	for _, c := range ws.Health.Categories {
-		metrics += len(c.Metrics)
+	var models []string
+	for _, m := range ws.Health {
+		metrics := 0
+		for _, c := range m.Categories {
+			metrics += len(c.Metrics)
+		}
+		when := "every other account"
+		if m.When != nil {
+			when = "when " + m.When.Source()
+		}
+		models = append(models, fmt.Sprintf("%q (%d categories, %d metrics; %s)", m.Name, len(m.Categories), metrics, when))
 	}
-	fmt.Fprintf(stdout, "workspace %s is valid: %d traits, health model %q (%d categories, %d metrics), lifecycle rules, time zone %s\n",
-		orDefault(f.workspace), len(ws.Traits.All()), ws.Health.Name, len(ws.Health.Categories), metrics, ws.Settings.TimeZone)
+	fmt.Fprintf(stdout, "workspace %s is valid: %d traits, health models %s, lifecycle rules, time zone %s\n",
+		orDefault(f.workspace), len(ws.Traits.All()), strings.Join(models, ", "), ws.Settings.TimeZone)
 	return nil
 }

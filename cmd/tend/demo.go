@@ -8,12 +8,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
+	"github.com/tendhq/tend/internal/assess"
 	"github.com/tendhq/tend/internal/demo"
 	"github.com/tendhq/tend/internal/engine"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/team"
+	"github.com/tendhq/tend/internal/workspace"
 )
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -63,6 +66,24 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := requireEmpty(ctx, st); err != nil {
 		return fmt.Errorf("%s: %w", f.where(), err)
 	}
+	base, err := f.now(ws)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	now := base()
+	// The demo's clock stands still while the book is written and its
+	// history replayed (it starts historyDays back, so accounts are created
+	// then), and runs from now on once the demo serves.
+	clock := engine.NewManualClock(now.AddDate(0, 0, -historyDays))
+	var live atomic.Pointer[func() time.Time]
+	demoNow := func() time.Time {
+		if l := live.Load(); l != nil {
+			return (*l)()
+		}
+		return clock.Now()
+	}
+	setStoreClock(st, demoNow)
 	// One usage engine takes the demo's year of product events and then
 	// serves. Generate starts it once the accounts exist, since an engine
 	// resolves the events' group ids against the accounts it has loaded.
@@ -74,14 +95,19 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}()
 	startEngine := func(ctx context.Context) (*engine.Usage, error) {
 		var err error
-		eng, err = startUsage(ctx, st, ws, newLogger(stderr))
+		eng, err = startUsage(ctx, st, ws, newLogger(stderr), demoNow)
 		return eng, err
 	}
-	start := time.Now()
-	res, err := demo.Generate(ctx, st, ws, demo.Options{Accounts: *accounts, Seed: *seed, Now: start, Usage: startEngine})
+	res, err := demo.Generate(ctx, st, ws, demo.Options{Accounts: *accounts, Seed: *seed, Now: now, Usage: startEngine})
 	if err != nil {
 		return fmt.Errorf("generate the demo: %w", err)
 	}
+	changes, err := demoHistory(ctx, st, ws, eng, clock, now)
+	if err != nil {
+		return fmt.Errorf("replay the demo's history: %w", err)
+	}
+	running := engine.StartedClock(now)
+	live.Store(&running)
 	admin, err := st.GetUserByEmail(ctx, res.AdminEmail)
 	if err != nil {
 		return err
@@ -93,10 +119,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := st.CreateToken(ctx, &tok); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Generated %d accounts, %d contacts, %d team members, %d trait values and a year of product usage "+
-		"(%d events from %d people) in %s (%s).\n",
-		res.Accounts, res.Contacts, res.Users, res.Traits, res.Events, res.ProductUsers, time.Since(start).Round(time.Millisecond), f.where())
-	return serve(ctx, &f, st, ws, eng, stdout, stderr, func(url string) {
+	fmt.Fprintf(stdout, "Generated %d accounts, %d contacts, %d team members, %d trait values, a year of product usage "+
+		"(%d events from %d people) and %d days of health and lifecycle history (%d changes) in %s (%s).\n",
+		res.Accounts, res.Contacts, res.Users, res.Traits, res.Events, res.ProductUsers, historyDays, changes,
+		time.Since(start).Round(time.Millisecond), f.where())
+	return serve(ctx, &f, st, ws, eng, demoNow, stdout, stderr, func(url string) {
 		fmt.Fprintf(stdout, "\nTend demo is running: %s\n\n  Log in:    %s / %s\n  API token: %s\n  Try:       curl -H 'Authorization: Bearer %s' '%s/api/v1/accounts?limit=3'\n",
 			url, res.AdminEmail, res.AdminPassword, secret, secret, url)
 		if res.SampleGroupID != "" {
@@ -104,6 +131,24 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		fmt.Fprintf(stdout, "\nPress Ctrl-C to stop.\n")
 	})
+}
+
+// historyDays is how far back the demo replays its engine, so that health
+// trends, the health changes list and lifecycle history have a past.
+const historyDays = 180
+
+// demoHistory runs the engine over the demo's last historyDays, a day at a
+// time, as a server would have run it: the usage metrics of each day, the
+// stages and health they give, every change with its reason and a daily
+// health snapshot. It returns how many changes it recorded.
+func demoHistory(ctx context.Context, st store.Store, ws *workspace.Workspace, eng *engine.Usage,
+	clock *engine.ManualClock, now time.Time) (int, error) {
+	changes := 0
+	as := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: ws, Now: clock.Now,
+		OnChange: func(_ int64, _ string, _ time.Time, cs []assess.Change) { changes += len(cs) }})
+	day := func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }
+	err := engine.Drive(ctx, clock, eng, as, now.AddDate(0, 0, -historyDays), now, day, nil)
+	return changes, err
 }
 
 // trackExample is a curl command that sends one product event with the

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tendhq/tend/internal/derrors"
 	"github.com/tendhq/tend/internal/importer"
@@ -90,7 +91,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // stop it first, or send the events to its /v1/batch instead.
 func importEvents(ctx context.Context, st store.Store, ws *workspace.Workspace, file *os.File, path string, opt importer.Options,
 	stdout, stderr io.Writer) error {
-	eng, err := startUsage(ctx, st, ws, newLogger(stderr))
+	eng, err := startUsage(ctx, st, ws, newLogger(stderr), time.Now)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the web UI and API", runServe},
 		{"demo", "generate a demo book of business into a fresh store and serve it", runDemo},
+		{"simulate", "run the engine day by day over a copy of the data and report every change", runSimulate},
 		{"import", "import accounts, contacts or traits from CSV or JSON lines", runImport},
 		{"check", "validate a workspace directory", runCheck},
 		{"migrate", "apply database migrations", runMigrate},

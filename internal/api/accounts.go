@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/derrors"
@@ -45,18 +44,8 @@ func (a *API) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := account.Filter{Segment: q.str("segment"), Program: q.str("program"), Stage: q.str("stage"),
 		HealthColor: q.str("health"), Query: q.str("q"), Sort: q.str("sort"), Cursor: q.str("cursor")}
-	switch owner := q.str("owner"); owner {
-	case "":
-	case "me":
-		f.OwnerID = callerOf(r).user.ID
-	case "unassigned":
-		f.OwnerID = account.Unassigned
-	default:
-		id, err := strconv.ParseInt(owner, 10, 64)
-		if err != nil || id <= 0 {
-			return derrors.Field(derrors.Invalid, "owner", "%q is not a user id, me or unassigned", owner)
-		}
-		f.OwnerID = id
+	if f.OwnerID, err = ownerParam(q.str("owner"), callerOf(r).user.ID); err != nil {
+		return err
 	}
 	if f.Limit, err = q.limit(50, account.MaxLimit); err != nil {
 		return err

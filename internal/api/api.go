@@ -30,22 +30,26 @@ type Config struct {
 	// that endpoint answers 404. Write keys and the ingestion debugger
 	// need only the store.
 	Usage *engine.Usage
+	// Assessor is the running assessor, which the health and lifecycle
+	// endpoints read; nil answers them 404.
+	Assessor *engine.Assessor
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
 // API serves the REST API.
 type API struct {
-	st    store.Store
-	ws    *workspace.Workspace
-	usage *engine.Usage
-	log   *slog.Logger
-	now   func() time.Time
+	st       store.Store
+	ws       *workspace.Workspace
+	usage    *engine.Usage
+	assessor *engine.Assessor
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // New returns the API over the store and workspace.
 func New(cfg Config) *API {
-	a := &API{st: cfg.Store, ws: cfg.Workspace, usage: cfg.Usage, log: cfg.Logger, now: cfg.Now}
+	a := &API{st: cfg.Store, ws: cfg.Workspace, usage: cfg.Usage, assessor: cfg.Assessor, log: cfg.Logger, now: cfg.Now}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -118,6 +122,12 @@ func (a *API) routes() []route {
 		{"GET", p + "/accounts/{id}/activities", reader, a.listActivities},
 
 		{"GET", p + "/accounts/{id}/usage", reader, a.accountUsage},
+		{"GET", p + "/accounts/{id}/health", reader, a.accountHealth},
+		{"GET", p + "/accounts/{id}/health/history", reader, a.healthHistory},
+		{"GET", p + "/accounts/{id}/lifecycle", reader, a.accountLifecycle},
+		{"GET", p + "/accounts/{id}/changes", reader, a.accountChanges},
+		{"GET", p + "/health-changes", reader, a.healthChanges},
+		{"GET", p + "/health/distribution", reader, a.healthDistribution},
 
 		{"GET", p + "/users", reader, a.listUsers},
 		{"POST", p + "/users", admin, a.createUser},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/assess"
 	"github.com/tendhq/tend/internal/date"
 	"github.com/tendhq/tend/internal/team"
 	"github.com/tendhq/tend/internal/usage"
@@ -298,7 +299,9 @@ func round2(x float64) float64 { return math.Round(x*100) / 100 }
 func (g *generator) place(p *plan) {
 	a := &p.acct
 	usage, mau := numTrait(p.computed, "usage_score"), numTrait(p.computed, "last_month_mau_over_seats")
-	a.Stage = stageOf(g.today, a.CloseDate, a.RenewalDate, usage, mau)
+	outcome, _ := traitValue(p.traits, assess.TraitRenewalOutcome)
+	out, _ := outcome.(string)
+	a.Stage = stageOf(g.today, a.CloseDate, a.RenewalDate, usage, mau, out)
 	a.HealthScore, a.HealthColor = nil, ""
 	if a.Stage == stageProspect { // health is scored from the close on
 		return

@@ -211,19 +211,27 @@ func TestGenerateBook(t *testing.T) {
 			if a.RenewalDate.IsZero() || !a.CloseDate.Before(a.RenewalDate) || a.CloseDate.After(today) {
 				t.Errorf("%s: closed %s, renews %s", where, a.CloseDate, a.RenewalDate)
 			}
-			renewing := today.DaysUntil(a.RenewalDate) <= 120
+			// 004: Renewing "120 days out from contract renewal" — until the
+			// renewal is processed (an outcome is set): then back by the
+			// metrics, or Churned on a full churn.
+			outcome, _ := tv["renewal_outcome"].(string)
+			renewing := today.DaysUntil(a.RenewalDate) <= 120 && outcome == ""
 			onboarding := a.CloseDate.DaysUntil(today) < 60
 			if renewing != (a.Stage == "4. Renewing") {
 				t.Errorf("%s: renewal %s is %d days away", where, a.RenewalDate, today.DaysUntil(a.RenewalDate))
 			}
-			if !renewing && onboarding != (a.Stage == "1. Onboarding") {
+			if (outcome == "Full churn") != (a.Stage == "Churned") {
+				t.Errorf("%s: renewal outcome %q", where, outcome)
+			}
+			churned := a.Stage == "Churned"
+			if !renewing && !churned && onboarding != (a.Stage == "1. Onboarding") {
 				t.Errorf("%s: closed %d days ago", where, a.CloseDate.DaysUntil(today))
 			}
 			// The utilization traits are the usage engine's, computed
 			// from the demo's events.
 			usage, _ := tv["usage_score"].(float64)
 			mau, _ := tv["last_month_mau_over_seats"].(float64)
-			if !renewing && !onboarding && (usage >= 0.3 && mau >= 0.8) != (a.Stage == "3. Nurturing") {
+			if !renewing && !churned && !onboarding && (usage >= 0.3 && mau >= 0.8) != (a.Stage == "3. Nurturing") {
 				t.Errorf("%s: usage score %v, MAU over seats %v", where, usage, mau)
 			}
 			if a.HealthColor == "" || a.HealthScore == nil || *a.HealthScore < 0 || *a.HealthScore > 10 {

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"github.com/tendhq/tend/internal/assess"
 	"github.com/tendhq/tend/internal/date"
 	"github.com/tendhq/tend/internal/lifecycle"
 )
@@ -48,10 +49,13 @@ func supportLevelOf(program string) string {
 
 // stageOf places an account in the lifecycle (004 "Post-Sales Customer
 // Lifecycle"). A generated account has no stage before, so Nurturing is
-// reached only by meeting both utilization targets.
-func stageOf(today, closeDate, renewal date.Date, usage, mauOverSeats *float64) string {
+// reached only by meeting both utilization targets. outcome is the
+// renewal_outcome trait: any outcome means the renewal was processed, a
+// full churn ends the account.
+func stageOf(today, closeDate, renewal date.Date, usage, mauOverSeats *float64, outcome string) string {
 	return lifecycle.Stage(rules, lifecycle.Input{Now: today, Close: closeDate, Renewal: renewal,
-		UsageScore: usage, MAUOverSeats: mauOverSeats}).Stage
+		UsageScore: usage, MAUOverSeats: mauOverSeats,
+		RenewalProcessed: outcome != "", Churned: outcome == assess.OutcomeFullChurn}).Stage
 }
 
 // The rules' numbers the generator draws dates and usage around.

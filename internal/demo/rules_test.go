@@ -47,7 +47,7 @@ func TestStageOf(t *testing.T) {
 		{"renewal in 120 days", "2025-07-08", "2026-07-08", f(0.1), f(0.1), stageRenewing},
 		{"Renewing takes precedence over Onboarding", "2026-02-01", "2026-06-01", nil, nil, stageRenewing},
 	} {
-		got := stageOf(today, date.MustParse(c.close), date.MustParse(c.renewal), c.usage, c.mau)
+		got := stageOf(today, date.MustParse(c.close), date.MustParse(c.renewal), c.usage, c.mau, "")
 		if got != c.want {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
 		}

@@ -78,6 +78,19 @@ func (g *generator) traits(p *plan, target, region string) {
 		}
 	}
 
+	// CRM: some renewals due within a month were processed early (004,
+	// "Process Renewal": "AE: Renewal opportunity processed accordingly"),
+	// with an outcome that follows the account's story; the rules then move
+	// the account out of Renewing, or end it on a full churn.
+	if target == stageRenewing && g.today.DaysUntil(a.RenewalDate) <= 30 && g.rng.Float64() < 0.4 {
+		outcomes := map[level][]string{
+			healthy:    {"Flat", "Incremental"},
+			concerning: {"Flat", "Partial churn"},
+			poor:       {"Partial churn", "Full churn"},
+		}[p.story]
+		add("renewal_outcome", outcomes[g.rng.IntN(2)], account.SourceCRM)
+	}
+
 	// CRM: days since the last logged activity (≤ 14 healthy, ≥ 30 poor).
 	if !g.missing() {
 		var ago int
@@ -173,6 +186,10 @@ var traitSamples = []traitVal{
 	{"active_champion", true, account.SourceManual},
 	{"access_to_buyer", true, account.SourceManual},
 	{"success_plan_url", "https://wiki.tend.demo/success-plans/x", account.SourceManual},
+	{"renewal_outcome", "Full churn", account.SourceCRM},
+	{"renewal_outcome", "Partial churn", account.SourceCRM},
+	{"renewal_outcome", "Flat", account.SourceCRM},
+	{"renewal_outcome", "Incremental", account.SourceCRM},
 	{"region", "AMER", account.SourceCRM},
 	{"region", "EMEA", account.SourceCRM},
 	{"region", "APAC", account.SourceCRM},

@@ -27,7 +27,10 @@ type Config struct {
 	Workspace *workspace.Workspace
 	// Usage is the running usage engine: ingestion hands it events, the
 	// UI and API read live metrics from it.
-	Usage         *engine.Usage
+	Usage *engine.Usage
+	// Assessor keeps segments, programs, stages and health current; the
+	// UI and API read explanations from it.
+	Assessor      *engine.Assessor
 	Logger        *slog.Logger
 	Now           func() time.Time
 	SecureCookies bool
@@ -39,11 +42,12 @@ func Handler(cfg Config) (http.Handler, error) {
 		cfg.Now = time.Now
 	}
 	ui, err := web.New(web.Config{Store: cfg.Store, Workspace: cfg.Workspace, Logger: cfg.Logger, Now: cfg.Now,
-		SecureCookies: cfg.SecureCookies, Usage: cfg.Usage})
+		SecureCookies: cfg.SecureCookies, Usage: cfg.Usage, Assessor: cfg.Assessor})
 	if err != nil {
 		return nil, err
 	}
-	rest := api.New(api.Config{Store: cfg.Store, Workspace: cfg.Workspace, Usage: cfg.Usage, Logger: cfg.Logger, Now: cfg.Now})
+	rest := api.New(api.Config{Store: cfg.Store, Workspace: cfg.Workspace, Usage: cfg.Usage, Assessor: cfg.Assessor,
+		Logger: cfg.Logger, Now: cfg.Now})
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthz(cfg.Store))
 	mux.Handle("/api/v1/", rest.Handler())

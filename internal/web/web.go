@@ -34,8 +34,12 @@ type Config struct {
 	Workspace *workspace.Workspace
 	// Usage is the running usage engine, which the account page's usage
 	// card reads live; nil shows the card as not connected.
-	Usage  *engine.Usage
-	Logger *slog.Logger
+	Usage *engine.Usage
+	// Assessor keeps segments, programs, stages and health current; the
+	// account page's health and lifecycle cards read it. Nil shows them as
+	// not running.
+	Assessor *engine.Assessor
+	Logger   *slog.Logger
 	// Now is the clock for "in 52 days" and the like; nil is time.Now.
 	Now func() time.Time
 	// SecureCookies marks the session cookie Secure; set it whenever Tend is
@@ -48,6 +52,7 @@ type UI struct {
 	st       store.Store
 	ws       *workspace.Workspace
 	usage    *engine.Usage
+	assessor *engine.Assessor
 	log      *slog.Logger
 	secure   bool
 	now      func() time.Time
@@ -77,7 +82,7 @@ func New(cfg Config) (*UI, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	ui := &UI{st: cfg.Store, ws: cfg.Workspace, usage: cfg.Usage, log: cfg.Logger, now: cfg.Now, secure: cfg.SecureCookies}
+	ui := &UI{st: cfg.Store, ws: cfg.Workspace, usage: cfg.Usage, assessor: cfg.Assessor, log: cfg.Logger, now: cfg.Now, secure: cfg.SecureCookies}
 	var err error
 	if ui.static, err = loadAssets(); err != nil {
 		return nil, err

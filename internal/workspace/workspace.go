@@ -27,7 +27,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tendhq/tend/internal/account"
-	"github.com/tendhq/tend/internal/health"
+	"github.com/tendhq/tend/internal/condition"
 	"github.com/tendhq/tend/internal/lifecycle"
 )
 
@@ -42,8 +42,12 @@ type Workspace struct {
 	Fields map[string]string
 	// Settings are the workspace-wide settings (settings.yaml).
 	Settings Settings
-	// Health is the health model (health.yaml).
-	Health health.Model
+	// Health are the health models (health.yaml), in order: an account is
+	// scored by the first whose condition holds (HealthModelFor).
+	Health []HealthModel
+	// Conditions is the schema conditions compile against: the account's
+	// fields and these traits.
+	Conditions *condition.Schema
 	// Lifecycle are the segment, program and lifecycle rules
 	// (lifecycle.yaml).
 	Lifecycle lifecycle.Rules
@@ -106,14 +110,19 @@ func pathErr(err error) string {
 
 // Problem is one thing wrong in a workspace file.
 type Problem struct {
-	File    string
-	Line    int // 0 when the problem is the whole file
+	File string
+	Line int // 0 when the problem is the whole file
+	// Col is the column (1-based) where it is known: in conditions.
+	Col     int
 	Message string
 }
 
 func (p Problem) String() string {
-	if p.Line == 0 {
+	switch {
+	case p.Line == 0:
 		return fmt.Sprintf("%s: %s", p.File, p.Message)
+	case p.Col > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Message)
 	}
 	return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
 }
@@ -147,7 +156,11 @@ func (l *loader) path(file string) string {
 }
 
 func (l *loader) problem(file string, line int, format string, args ...any) {
-	l.problems = append(l.problems, Problem{File: l.path(file), Line: line, Message: fmt.Sprintf(format, args...)})
+	l.problemAt(file, line, 0, format, args...)
+}
+
+func (l *loader) problemAt(file string, line, col int, format string, args ...any) {
+	l.problems = append(l.problems, Problem{File: l.path(file), Line: line, Col: col, Message: fmt.Sprintf(format, args...)})
 }
 
 func load(fsys fs.FS, dir string) (*Workspace, error) {
@@ -161,14 +174,18 @@ func load(fsys fs.FS, dir string) (*Workspace, error) {
 	traitsValid := len(l.problems) == before
 	ws.Fields = l.fields()
 	ws.Settings = l.settings()
-	ws.Health = l.health(traits, traitsValid)
+	schema := condition.NewSchema(traits)
+	ws.Health = l.health(traits, traitsValid, schema)
 	ws.Lifecycle = l.lifecycle()
 	if len(l.problems) > 0 {
 		slices.SortStableFunc(l.problems, func(a, b Problem) int {
 			if c := strings.Compare(a.File, b.File); c != 0 {
 				return c
 			}
-			return a.Line - b.Line
+			if a.Line != b.Line {
+				return a.Line - b.Line
+			}
+			return a.Col - b.Col
 		})
 		return nil, &LoadError{Problems: l.problems}
 	}
@@ -180,6 +197,7 @@ func load(fsys fs.FS, dir string) (*Workspace, error) {
 		}
 	}
 	ws.Traits = account.NewTraitDefs(traits)
+	ws.Conditions = schema
 	return ws, nil
 }
 

@@ -1,7 +1,10 @@
 package workspace_test
 
 import (
+	"time"
+
 	"errors"
+	"github.com/tendhq/tend/internal/condition"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -136,8 +139,8 @@ categories:
 			{Trait: "tier", Label: "tier", Kind: health.KindEnum, Healthy: health.Threshold{Values: []string{"gold"}}},
 		}},
 	}}
-	if !reflect.DeepEqual(ws.Health, wantHealth) {
-		t.Errorf("Health = %+v\nwant %+v", ws.Health, wantHealth)
+	if len(ws.Health) != 1 || ws.Health[0].When != nil || !reflect.DeepEqual(ws.Health[0].Model, wantHealth) {
+		t.Errorf("Health = %+v\nwant the one model %+v", ws.Health, wantHealth)
 	}
 	wantRules := lifecycle.DefaultRules()
 	wantRules.FallBackToAdopting = true
@@ -415,7 +418,7 @@ onboarding_days: 60
 		{"lifecycle settings missing", map[string]string{"lifecycle.yaml": strings.Replace(lifecycleYAML, "onboarding_days: 60\n", "", 1)},
 			[]string{"DIR/lifecycle.yaml: onboarding_days is missing"}},
 		{"the default health model does not fit the workspace's traits", map[string]string{"traits.yaml": "traits:\n  - key: nps\n    type: number\n    label: NPS\n"},
-			[]string{`DIR/health.yaml: is missing, and the default health model does not fit traits.yaml: metric trait "ta_pulse" is not a trait in traits.yaml (and 9 more problems); write a health.yaml for the workspace's traits`}},
+			[]string{`DIR/health.yaml: is missing, and the default health model does not fit traits.yaml: metric trait "ta_pulse" is not a trait in traits.yaml (and 10 more problems); write a health.yaml for the workspace's traits`}},
 		{"lifecycle not a mapping", map[string]string{"lifecycle.yaml": "- onboarding_days: 60\n"},
 			[]string{"DIR/lifecycle.yaml:1: must be a mapping of keys to values"}},
 		{"problems in two files", map[string]string{
@@ -497,8 +500,22 @@ func TestDefaultHealthAndLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := health.DefaultModel(); !reflect.DeepEqual(ws.Health, want) {
-		t.Errorf("health.yaml loads as\n%+v\nwant health.DefaultModel()\n%+v", ws.Health, want)
+	if n := len(ws.Health); n != 2 || ws.Health[0].Name != "onboarding" || ws.Health[1].When != nil {
+		t.Fatalf("health.yaml has %d models; want onboarding, then default without a condition", n)
+	}
+	if want := health.DefaultModel(); !reflect.DeepEqual(ws.Health[1].Model, want) {
+		t.Errorf("health.yaml's default model loads as\n%+v\nwant health.DefaultModel()\n%+v", ws.Health[1].Model, want)
+	}
+	// The onboarding model is the default but for utilization, which reads
+	// the trailing 30 days over seats (004: "get to 80% consumption of seats
+	// by the end of the first 60 days").
+	onb := ws.Health[0].Model
+	want := health.DefaultModel()
+	want.Name = "onboarding"
+	util := &want.Categories[3].Metrics[1]
+	util.Trait, util.Label = "seat_utilization", "seat utilization (30 days)"
+	if !reflect.DeepEqual(onb, want) {
+		t.Errorf("onboarding model = %+v\nwant the default with seat_utilization %+v", onb, want)
 	}
 	if want := lifecycle.DefaultRules(); !reflect.DeepEqual(ws.Lifecycle, want) {
 		t.Errorf("lifecycle.yaml loads as %+v, want lifecycle.DefaultRules() %+v", ws.Lifecycle, want)
@@ -545,4 +562,87 @@ func accountFieldNames(t *testing.T) []string {
 	return []string{"id", "name", "domain", "external_id", "analytics_id", "estimated_developers", "arr", "seats", "support_level",
 		"owner_id", "ae_id", "ce_id", "ie_id", "expected_close_date", "close_date", "renewal_date", "entitlements", "deployment",
 		"segment", "program", "stage", "health_score", "health_color", "created_at", "updated_at"}
+}
+
+// modelsWith is a health.yaml of two models, the first taking accounts by
+// the condition written at WHEN.
+func modelsWith(when string) string {
+	model := func(name string) string {
+		return `    bands: {green: 6.67, yellow: 3.33}
+    categories:
+      - name: Utilization
+        weight: 75
+        metrics:
+          - trait: usage_score
+            label: usage score
+            kind: number
+            healthy: {op: ">=", value: 0.3}
+            poor: {op: "<=", value: 0.2}
+`
+	}
+	return "models:\n  - name: onboarding\n    when: " + when + "\n" + model("onboarding") + "  - name: default\n" + model("default")
+}
+
+func TestHealthModelConditions(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		// The column is the file's: "    when: " is 10 characters.
+		{"a typo in a plain condition", map[string]string{"health.yaml": modelsWith(`traits.usage_scor > 0.1`)},
+			[]string{"DIR/health.yaml:3:18: traits.usage_scor is not a trait in traits.yaml; did you mean traits.usage_score?"}},
+		{"a typo in a quoted condition", map[string]string{"health.yaml": modelsWith(`'account.stage == "1. Onboarding" && traits.ta_puls == "Poor"'`)},
+			[]string{"DIR/health.yaml:3:55: traits.ta_puls is not a trait in traits.yaml; did you mean traits.ta_pulse?"}},
+		{"a typo on a block condition's second line", map[string]string{"health.yaml": modelsWith("|\n      account.stage == \"1. Onboarding\" &&\n        traits.usage_scor > 0.1")},
+			[]string{"DIR/health.yaml:5:16: traits.usage_scor is not a trait in traits.yaml; did you mean traits.usage_score?"}},
+		{"an enum value that does not exist", map[string]string{"health.yaml": modelsWith(`traits.ta_pulse == "Healty"`)},
+			[]string{`DIR/health.yaml:3:30: "Healty" is not a value of traits.ta_pulse (Healthy, Concerning, Poor)`}},
+		{"a condition that is not true or false", map[string]string{"health.yaml": modelsWith(`account.seats`)},
+			[]string{"DIR/health.yaml:3:11: a condition must be true or false, but this is a number"}},
+		{"two models without a condition", map[string]string{"health.yaml": strings.Replace(modelsWith("x"), "    when: x\n", "", 1)},
+			[]string{`DIR/health.yaml:2: model "onboarding" has no when: only the last model may apply to every account`}},
+		{"a condition on the last model", map[string]string{"health.yaml": strings.Replace(modelsWith(`account.seats > 1`), "  - name: default\n", "  - name: default\n    when: account.seats > 2\n", 1)},
+			[]string{`DIR/health.yaml:15: the last model ("default") must have no when: it scores every account no other model takes`}},
+		{"two models of one name", map[string]string{"health.yaml": strings.Replace(modelsWith(`account.seats > 1`), "name: default", "name: onboarding", 1)},
+			[]string{`DIR/health.yaml:14: model "onboarding" appears twice (first at line 2)`}},
+		{"a model's own problems at their lines", map[string]string{"health.yaml": strings.Replace(modelsWith(`account.seats > 1`), "trait: usage_score", "trait: usage", 1)},
+			[]string{`DIR/health.yaml:9: metric trait "usage" is not a trait in traits.yaml`}},
+		{"an empty list", map[string]string{"health.yaml": "models: []\n"}, []string{"DIR/health.yaml:1: models lists no model"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeWorkspace(t, tc.files)
+			_, err := workspace.Load(dir)
+			if err == nil {
+				t.Fatal("Load succeeded, want errors")
+			}
+			got := strings.Split(strings.ReplaceAll(err.Error(), dir, "DIR"), "\n")
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestHealthModelFor: the first model whose condition holds scores the
+// account; the last takes every other.
+func TestHealthModelFor(t *testing.T) {
+	ws, err := workspace.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		stage, want string
+	}{{"1. Onboarding", "onboarding"}, {"2. Adopting", "default"}, {"0. Prospect", "default"}, {"", "default"}} {
+		m, why, err := ws.HealthModelFor(condition.Facts{Account: account.Account{Stage: tc.stage}, Now: time.Now()})
+		if err != nil || m.Name != tc.want || !strings.HasPrefix(why, tc.want+": ") {
+			t.Errorf("stage %q: model %q (%s), %v; want %s", tc.stage, m.Name, why, err, tc.want)
+		}
+	}
+	if m, ok := ws.HealthModel("onboarding"); !ok || m.Name != "onboarding" {
+		t.Errorf("HealthModel(onboarding) = %v, %v", m.Name, ok)
+	}
+	if _, ok := ws.HealthModel("nope"); ok {
+		t.Error("HealthModel(nope) found a model")
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -136,4 +137,24 @@ func OpenMemory(ctx context.Context) (*sqlstore.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// Snapshot copies the database file at src to dst (which must not exist)
+// as one consistent snapshot, while other processes may be writing to it:
+// `tend simulate` runs on such a copy. It opens src read-only and runs no
+// migration on it.
+func Snapshot(ctx context.Context, src, dst string) error {
+	if _, err := os.Stat(src); err != nil {
+		return fmt.Errorf("snapshot %s: %w", src, err)
+	}
+	u := "file:" + (&url.URL{Path: src}).EscapedPath() + "?mode=ro&_pragma=busy_timeout(10000)"
+	db, err := sql.Open("sqlite", u)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
+		return fmt.Errorf("snapshot %s: %w", src, err)
+	}
+	return nil
 }

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/date"
+	"github.com/tendhq/tend/internal/store/sqlite"
+)
+
+// simFixture writes the small book TestSimulate runs over into data.
+func simFixture(t *testing.T, data string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(data, "tend.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d := date.MustParse
+	accounts := []account.Account{
+		// Closes on Jan 10; meets both utilization targets.
+		{Name: "Acme", ExternalID: "acme", EstimatedDevelopers: 800, ARR: 40_000, Seats: 100,
+			ExpectedCloseDate: d("2026-01-10"), CloseDate: d("2026-01-10"), RenewalDate: d("2027-01-10")},
+		// Renews on May 15, so Renewing from Jan 15; its last activity was
+		// on Dec 20, so it ages through 14 and 30 days in January.
+		{Name: "Borealis", ExternalID: "borealis", EstimatedDevelopers: 12_000, ARR: 500_000, Seats: 1_000,
+			CloseDate: d("2025-01-15"), RenewalDate: d("2026-05-15")},
+		// A prospect all quarter.
+		{Name: "Cinder", ExternalID: "cinder", EstimatedDevelopers: 200, ARR: 20_000, ExpectedCloseDate: d("2026-06-15")},
+	}
+	if _, err := st.UpsertAccounts(ctx, accounts, account.System("fixture", "")); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := st.ResolveExternalIDs(ctx, []string{"acme", "borealis"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := func(ext, key string, v any) account.TraitWrite {
+		return account.TraitWrite{AccountID: ids[ext], Key: key, Value: v}
+	}
+	_, err = st.SetTraits(ctx, []account.TraitWrite{
+		w("acme", "usage_score", 0.35), w("acme", "last_month_mau_over_seats", 0.85), w("acme", "ta_pulse", "Healthy"),
+		w("acme", "active_champion", true), w("acme", "access_to_buyer", true),
+		w("borealis", "usage_score", 0.25), w("borealis", "last_month_mau_over_seats", 0.45), w("borealis", "ta_pulse", "Concerning"),
+		w("borealis", "active_champion", true), w("borealis", "access_to_buyer", true),
+		w("borealis", "last_activity_date", "2025-12-20"),
+	}, account.System("fixture", account.SourceWarehouse))
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSimulate runs `tend simulate` over 90 days of a small book and
+// compares its report with changes worked out by hand from the handbook's
+// rules (DESIGN.md §3):
+//
+//   - Acme closes on 2026-01-10: "1. Onboarding — when the deal closes"
+//     (004); it stays "for the first 60 days", so on 2026-03-11 (day 60)
+//     it leaves, and with MAU/seats 0.85 ≥ 0.8 and usage 0.35 ≥ 0.3 it is
+//     Nurturing ("once the customer hits their utilization targets").
+//   - Borealis renews on 2026-05-15: "120 days out from contract renewal,
+//     the account transitions into the renewing phase" — 2026-01-15.
+//   - Borealis's health: TA pulse Concerning 5 (weight 5), relationships
+//     champion 10, buyer 10, last activity (weight 15), utilization usage
+//     0.25 concerning 5, MAU/seats 0.45 poor 0 → 2.5 (weight 75). Its last
+//     activity on 2025-12-20 is 12 days old on Jan 1 (healthy, "14 or less
+//     days"): (25 + 150 + 187.5) / 95 = 3.82 yellow; 15 days on Jan 4
+//     (concerning): 3.55, still yellow; 30 days on Jan 19 ("30 or more days
+//     of inactivity is considered poor"): (25 + 100 + 187.5) / 95 = 3.29,
+//     below 3.33: red.
+//   - Cinder has no close date and no traits: a Prospect without a score.
+func TestSimulate(t *testing.T) {
+	data := t.TempDir()
+	simFixture(t, data)
+	before, err := os.ReadFile(filepath.Join(data, "tend.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "report.json")
+	code, stdout, stderr := tend(t, "simulate", "--data", data, "--from", "2026-01-01", "--to", "2026-03-31", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep SimReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range rep.Changes {
+		got = append(got, fmt.Sprintf("%s %s %s %s→%s", c.Day, c.Account, c.Kind, c.Old, c.New))
+	}
+	want := []string{
+		"2026-01-10 Acme stage 0. Prospect→1. Onboarding",
+		"2026-01-15 Borealis stage 2. Adopting→4. Renewing",
+		"2026-01-19 Borealis health yellow→red",
+		"2026-03-11 Acme stage 1. Onboarding→3. Nurturing",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("changes:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	for _, c := range rep.Changes {
+		if c.Kind == "health" {
+			if c.OldScore == nil || *c.OldScore != 3.55 || c.NewScore == nil || *c.NewScore != 3.29 || c.Direction != -1 {
+				t.Errorf("Borealis's health change: scores %v → %v, direction %d; want 3.55 → 3.29, -1", c.OldScore, c.NewScore, c.Direction)
+			}
+			if !strings.Contains(c.Reason, "last activity 30 days ago concerning → poor") {
+				t.Errorf("health reason %q does not say the last activity moved to poor", c.Reason)
+			}
+		}
+	}
+	if rep.Accounts != 3 || rep.Totals["stage"] != 3 || rep.Totals["health"] != 1 {
+		t.Errorf("accounts %d, totals %v; want 3 accounts, 3 stage and 1 health change", rep.Accounts, rep.Totals)
+	}
+	var baseline []string
+	for _, c := range rep.Baseline {
+		if c.Account == "Borealis" || c.Kind == "stage" {
+			baseline = append(baseline, fmt.Sprintf("%s %s %s→%s", c.Account, c.Kind, c.Old, c.New))
+		}
+	}
+	wantBase := []string{"Acme stage →0. Prospect", "Borealis segment →Strategic", "Borealis program →Managed",
+		"Borealis stage →2. Adopting", "Borealis health →yellow", "Cinder stage →0. Prospect"}
+	if !slices.Equal(baseline, wantBase) {
+		t.Errorf("baseline:\n got %v\nwant %v", baseline, wantBase)
+	}
+	if !strings.Contains(stdout, "2026-01-19  Borealis") || !strings.Contains(stdout, "3 stage, 1 health") {
+		t.Errorf("summary lacks the changes:\n%s", stdout)
+	}
+	// No side effects outside the copy.
+	after, err := os.ReadFile(filepath.Join(data, "tend.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(before, after) {
+		t.Error("simulate changed the data it ran over")
+	}
+	for _, args := range [][]string{
+		{"simulate", "--data", data, "--from", "2026-01-01"},
+		{"simulate", "--data", data, "--from", "2026-02-01", "--to", "2026-01-01"},
+		{"simulate", "--data", data, "--from", "2026-01-01", "--to", "2026-01-31", "--step", "1w"},
+		{"simulate", "--data", t.TempDir(), "--from", "2026-01-01", "--to", "2026-01-31"},
+	} {
+		if code, _, stderr := tend(t, args...); code == 0 || stderr == "" {
+			t.Errorf("tend %v: exit %d, stderr %q; want a failure that says why", args, code, stderr)
+		}
+	}
+}
