@@ -40,13 +40,15 @@ import (
 // A usage engine runs over the store; fx.feed sends it events, as the
 // ingestion endpoint does, with write keys made on first use.
 type fixture struct {
-	st     *sqlstore.DB
-	h      http.Handler
-	usage  *engine.Usage
-	secret map[string]string // "admin", "ta", "viewer", "disabled"; "manager" after addManager
-	token  map[string]team.Token
-	keys   map[string]store.WriteKey // by name, made by fx.writeKey
-	logs   *syncBuffer
+	st    *sqlstore.DB
+	h     http.Handler
+	usage *engine.Usage
+	// assessor is not started: a test steps it (fx.assess).
+	assessor *engine.Assessor
+	secret   map[string]string // "admin", "ta", "viewer", "disabled"; "manager" after addManager
+	token    map[string]team.Token
+	keys     map[string]store.WriteKey // by name, made by fx.writeKey
+	logs     *syncBuffer
 }
 
 // syncBuffer is a log sink the handler's goroutines may share.
@@ -130,7 +132,8 @@ func newFixture(t testing.TB) *fixture {
 		FlushEvery: 20 * time.Millisecond})
 	must(t, err)
 	t.Cleanup(func() { fx.usage.Close() }) // before the store closes: cleanups run last first
-	fx.h = New(Config{Store: st, Workspace: ws, Usage: fx.usage, Logger: log, Now: now}).Handler()
+	fx.assessor = engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: ws, Logger: log, Now: now})
+	fx.h = New(Config{Store: st, Workspace: ws, Usage: fx.usage, Assessor: fx.assessor, Logger: log, Now: now}).Handler()
 	return fx
 }
 
