@@ -76,6 +76,8 @@ func simFixture(t *testing.T, data string) {
 //     (concerning): 3.55, still yellow; 30 days on Jan 19 ("30 or more days
 //     of inactivity is considered poor"): (25 + 100 + 187.5) / 95 = 3.29,
 //     below 3.33: red.
+//   - Acme is scored from its close (a prospect is not): all its metrics
+//     with data are healthy, 10, green.
 //   - Cinder has no close date and no traits: a Prospect without a score.
 func TestSimulate(t *testing.T) {
 	data := t.TempDir()
@@ -103,6 +105,7 @@ func TestSimulate(t *testing.T) {
 	}
 	want := []string{
 		"2026-01-10 Acme stage 0. Prospect→1. Onboarding",
+		"2026-01-10 Acme health →green",
 		"2026-01-15 Borealis stage 2. Adopting→4. Renewing",
 		"2026-01-19 Borealis health yellow→red",
 		"2026-03-11 Acme stage 1. Onboarding→3. Nurturing",
@@ -111,7 +114,7 @@ func TestSimulate(t *testing.T) {
 		t.Errorf("changes:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
 	}
 	for _, c := range rep.Changes {
-		if c.Kind == "health" {
+		if c.Kind == "health" && c.Account == "Borealis" {
 			if c.OldScore == nil || *c.OldScore != 3.55 || c.NewScore == nil || *c.NewScore != 3.29 || c.Direction != -1 {
 				t.Errorf("Borealis's health change: scores %v → %v, direction %d; want 3.55 → 3.29, -1", c.OldScore, c.NewScore, c.Direction)
 			}
@@ -120,8 +123,8 @@ func TestSimulate(t *testing.T) {
 			}
 		}
 	}
-	if rep.Accounts != 3 || rep.Totals["stage"] != 3 || rep.Totals["health"] != 1 {
-		t.Errorf("accounts %d, totals %v; want 3 accounts, 3 stage and 1 health change", rep.Accounts, rep.Totals)
+	if rep.Accounts != 3 || rep.Totals["stage"] != 3 || rep.Totals["health"] != 2 {
+		t.Errorf("accounts %d, totals %v; want 3 accounts, 3 stage and 2 health changes", rep.Accounts, rep.Totals)
 	}
 	var baseline []string
 	for _, c := range rep.Baseline {
@@ -134,7 +137,7 @@ func TestSimulate(t *testing.T) {
 	if !slices.Equal(baseline, wantBase) {
 		t.Errorf("baseline:\n got %v\nwant %v", baseline, wantBase)
 	}
-	if !strings.Contains(stdout, "2026-01-19  Borealis") || !strings.Contains(stdout, "3 stage, 1 health") {
+	if !strings.Contains(stdout, "2026-01-19  Borealis") || !strings.Contains(stdout, "3 stage, 2 health") {
 		t.Errorf("summary lacks the changes:\n%s", stdout)
 	}
 	// No side effects outside the copy.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/date"
 )
 
 // assess steps the fixture's assessor once: every account is assessed and
@@ -17,8 +18,20 @@ func (fx *fixture) assess(t testing.TB) {
 	must(t, fx.assessor.Step(context.Background()))
 }
 
+// closeAcme makes Acme a customer since June 2025: health is scored from
+// the close.
+func (fx *fixture) closeAcme(t testing.TB) {
+	t.Helper()
+	_, err := fx.st.ModifyAccount(context.Background(), 1, func(a *account.Account) error {
+		a.CloseDate = date.MustParse("2025-06-01")
+		return nil
+	}, account.System("test", ""))
+	must(t, err)
+}
+
 func TestAccountHealth(t *testing.T) {
 	fx := newFixture(t)
+	fx.closeAcme(t)
 	// Acme: TA pulse Healthy, 4 help tickets (healthy, < 10), usage 0.25
 	// (concerning) and MAU/seats 0.45 (poor).
 	_, err := fx.st.SetTraits(context.Background(), []account.TraitWrite{{AccountID: 1, Key: "usage_score", Value: 0.25},
@@ -58,9 +71,10 @@ func TestAccountHealth(t *testing.T) {
 	if moves := ex["moves"].([]any); len(moves) == 0 {
 		t.Error("no move would turn a yellow account green?")
 	}
-	// Prospect-free Globex is Onboarding: the onboarding model applies.
-	if h := fx.do(t, "viewer", "GET", "/api/v1/accounts/2/health", "").json(t); h["model"] != "default" && h["model"] != "onboarding" {
-		t.Errorf("Globex model = %v", h["model"])
+	// Globex has not closed: a prospect is not scored.
+	if h := fx.do(t, "viewer", "GET", "/api/v1/accounts/2/health", "").json(t); h["model"] != "" || h["score"] != nil ||
+		!strings.Contains(h["model_reason"].(string), "prospect") {
+		t.Errorf("Globex health = %v", h)
 	}
 	for _, tc := range []struct {
 		path   string
@@ -89,7 +103,8 @@ func TestAccountLifecycle(t *testing.T) {
 		t.Errorf("segment = %v", seg)
 	}
 	stage := l["stage"].(map[string]any)
-	// No close date: a prospect.
+	// No close date: a prospect (004: "0. Prospect - a late-stage new
+	// business prospect").
 	if stage["stage"] != "0. Prospect" || stage["move"] == nil {
 		t.Errorf("stage = %v", stage)
 	}
@@ -97,6 +112,7 @@ func TestAccountLifecycle(t *testing.T) {
 
 func TestChangesAndHealthChanges(t *testing.T) {
 	fx := newFixture(t)
+	fx.closeAcme(t)
 	fx.assess(t)
 	// Acme was green in the fixture; with only TA pulse Healthy and 4 help
 	// tickets it is green 10 — no colour change. Make it poor.

@@ -101,6 +101,12 @@ func Assess(ws *workspace.Workspace, in Input, now time.Time) State {
 		UsageScore:       number(in.Traits[TraitUsageScore]),
 		Seats:            a.Seats,
 	})
+	if st.Stage.Stage == lifecycle.Prospect {
+		// Health is the customer's (004, "Customer Health"): a deal that
+		// has not closed has no product usage or support history to score.
+		st.ModelReason = "a prospect is not scored: health starts when the deal closes"
+		return st
+	}
 	// The model's condition reads the account as assessed so far.
 	a.Segment, a.Program, a.Stage = st.Segment, st.Program, st.Stage.Stage
 	facts := condition.Facts{Account: a, Traits: in.Traits, Contacts: in.Contacts, Now: now, Location: loc}

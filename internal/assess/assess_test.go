@@ -74,6 +74,11 @@ func TestAssess(t *testing.T) {
 				in.Account.RenewalDate = date.Of(now).AddDays(10)
 				return in
 			}(), "Commercial", "Scaled Success", "3. Nurturing", "default", "green"},
+		// 004: "0. Prospect - a late-stage new business prospect": health
+		// is the customer's, scored from the close.
+		{"not closed yet → Prospect, not scored",
+			func() assess.Input { in := closed(90, healthy); in.Account.CloseDate = date.Date{}; return in }(),
+			"Commercial", "Scaled Success", "0. Prospect", "", ""},
 		// 001: "Strategic 10k+ devs, any amount of ARR spend" — Managed.
 		{"12,000 developers → Strategic, Managed",
 			func() assess.Input { in := closed(90, healthy); in.Account.EstimatedDevelopers = 12_000; return in }(),

@@ -3,6 +3,7 @@ package assess
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/tendhq/tend/internal/health"
@@ -158,9 +159,12 @@ func healthReason(old, new State, ms []MetricChange) string {
 	switch {
 	case nc == "":
 		b.WriteString("Health has no score")
-		if new.Problem != "" {
+		switch {
+		case new.Problem != "":
 			fmt.Fprintf(&b, ": %s", new.Problem)
-		} else {
+		case new.Model == "" && new.ModelReason != "":
+			fmt.Fprintf(&b, ": %s", new.ModelReason)
+		default:
 			b.WriteString(": no metric of the model has data")
 		}
 		fmt.Fprintf(&b, " (was %s, %s)", oc, describeScore(old.Score()))
@@ -197,7 +201,9 @@ func healthReason(old, new State, ms []MetricChange) string {
 func valueText(v any) string {
 	switch x := v.(type) {
 	case float64:
-		return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", x), "0"), ".")
+		// Exactly as stored (ratios keep four places): rounding 0.2988 to
+		// 0.3 would read as healthy.
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	case nil:
 		return "none"
 	}
