@@ -83,12 +83,11 @@ func Explain(m Model, res Result, ctx Context) Explanation {
 				continue
 			}
 			for _, s := range steps {
-				alt := withStatus(res, i, j, s.To)
-				finish(m, &alt)
-				if alt.Color.rank() > res.Color.rank() {
+				score, color := scoreIf(m, res, i, j, s.To)
+				if color.rank() > res.Color.rank() {
 					ex.Moves = append(ex.Moves, Move{Trait: mt.Trait, Label: mt.Label, From: mr.Status, Step: s,
-						NewScore: *alt.Score, NewColor: alt.Color,
-						Text: fmt.Sprintf("%s turns it %s (score %.2f)", mt.stepText(mr, s, ctx), alt.Color, *alt.Score)})
+						NewScore: score, NewColor: color,
+						Text: mt.stepText(mr, s, ctx) + " turns it " + string(color) + " (score " + strconv.FormatFloat(score, 'f', 2, 64) + ")"})
 					break // the smaller step of this metric suffices
 				}
 			}
@@ -121,13 +120,34 @@ func moveSize(m Model, mv Move) float64 {
 	return 1
 }
 
-func withStatus(res Result, i, j int, s Status) Result {
-	alt := res
-	alt.Categories = append([]CategoryResult(nil), res.Categories...)
-	alt.Categories[i].Metrics = append([]MetricResult(nil), res.Categories[i].Metrics...)
-	alt.Categories[i].Metrics[j].Status = s
-	alt.Categories[i].Metrics[j].Points = s.Points()
-	return alt
+// scoreIf is the score and colour res would have if metric j of category i
+// had status st: finish's arithmetic, without copying the result, as
+// Explain asks it for every step of every unhealthy metric.
+func scoreIf(m Model, res Result, i, j int, st Status) (float64, Color) {
+	total, sum := 0.0, 0.0
+	for ci := range res.Categories {
+		cr := &res.Categories[ci]
+		n, pts := 0, 0.0
+		for mi := range cr.Metrics {
+			s := cr.Metrics[mi].Status
+			if ci == i && mi == j {
+				s = st
+			}
+			if s != Missing {
+				n++
+				pts += s.Points()
+			}
+		}
+		if n > 0 {
+			total += cr.Weight
+			sum += cr.Weight * (pts / float64(n))
+		}
+	}
+	if total == 0 {
+		return 0, ""
+	}
+	score := math.Round(sum/total*100) / 100
+	return score, m.Bands.Color(score)
 }
 
 func (mt Metric) steps(mr MetricResult, ctx Context) []Step {
@@ -219,7 +239,7 @@ func (mt Metric) threshold(t Threshold) string {
 func (mt Metric) valueText(mr MetricResult) string {
 	switch mt.Kind {
 	case KindDaysSince:
-		return fmt.Sprintf("%s days ago", formatNum(*mr.Number, 0))
+		return formatNum(*mr.Number, 0) + " days ago"
 	case KindBool:
 		if b, _ := mr.Value.(bool); b {
 			return "yes"
@@ -242,27 +262,28 @@ func (mt Metric) stepText(mr MetricResult, s Step, ctx Context) string {
 	}
 	switch mt.Kind {
 	case KindEnum:
-		return fmt.Sprintf("setting it to %s %s", s.Set, verb)
+		return "setting it to " + s.Set + " " + verb
 	case KindBool:
 		if s.Set == "true" {
-			return fmt.Sprintf("yes %s", verb)
+			return "yes " + verb
 		}
-		return fmt.Sprintf("no %s", verb)
+		return "no " + verb
 	case KindDaysSince:
-		return fmt.Sprintf("logging an activity %s (%s days)", verb, mt.threshold(th))
+		return "logging an activity " + verb + " (" + mt.threshold(th) + " days)"
 	}
 	var d string
 	switch {
 	case s.Delta < 0 && mt.Step == 1:
-		d = fmt.Sprintf("%s fewer", mt.num(-s.Delta))
+		d = mt.num(-s.Delta) + " fewer"
 	case s.Delta < 0:
 		d = "−" + mt.num(-s.Delta)
 	default:
 		d = "+" + mt.num(s.Delta)
 	}
-	out := fmt.Sprintf("%s %s (%s)", d, verb, mt.threshold(th))
+	// Concatenation, not Sprintf: a full recompute explains every account.
+	out := d + " " + verb + " (" + mt.threshold(th) + ")"
 	if mt.PerSeat && ctx.Seats > 0 {
-		out += fmt.Sprintf("; +%d monthly active users reaches %s of seats", s.Users, formatNum(s.Target*100, 0)+"%")
+		out += "; +" + strconv.Itoa(s.Users) + " monthly active users reaches " + formatNum(s.Target*100, 0) + "% of seats"
 	}
 	return out
 }
@@ -286,7 +307,7 @@ func (mt Metric) sentence(mr MetricResult, steps []Step, ctx Context) string {
 			parts = append(parts, mt.stepText(mr, s, ctx))
 		}
 	}
-	return fmt.Sprintf("%s %s: %s", mt.Label, mt.valueText(mr), strings.Join(parts, "; "))
+	return mt.Label + " " + mt.valueText(mr) + ": " + strings.Join(parts, "; ")
 }
 
 func plural(n float64, unit string) string {
