@@ -3,9 +3,11 @@
 // Every page also works as plain links and forms, without JavaScript.
 //
 // One file per page (login.go, book.go, account.go, team.go, settings.go,
-// writekeys.go, debugger.go; the account page's usage card in usage.go and
-// the SVG charts in chart.go); this file holds the wiring every page shares: routes, sessions, access
-// by role, cross-origin protection and the one error adapter.
+// writekeys.go, debugger.go; the account page's usage card in usage.go,
+// its health and lifecycle cards in account_health.go, the SVG charts in
+// chart.go); this file holds the wiring every page shares: routes,
+// sessions, access by role, cross-origin protection and the one error
+// adapter.
 package web
 
 import (
@@ -132,6 +134,7 @@ func (ui *UI) routes() http.Handler {
 
 	mux.Handle("GET /{$}", ui.route(signedIn, ui.book))
 	mux.Handle("GET /accounts/{id}", ui.route(signedIn, ui.accountPage))
+	mux.Handle("GET /accounts/{id}/assessment", ui.route(signedIn, ui.accountAssessment))
 	mux.Handle("POST /accounts/{id}/notes", ui.route(writer, ui.addNote))
 	mux.Handle("POST /accounts/{id}/traits", ui.route(writer, ui.setTrait))
 	mux.Handle("GET /team", ui.route(signedIn, ui.team))
