@@ -81,7 +81,7 @@ func TestAccountHealthAndLifecycleCards(t *testing.T) {
 		"Technical Health <span class=\"cat-weight\">weight 5 · 50% of the score</span>",
 		"Utilization <span class=\"cat-weight\">weight 75 · no data, left out</span>",
 		// metrics: label, value, status, points, and the advice
-		`<td title="healthy Healthy, poor Poor, concerning between">TA pulse</td>`,
+		`<td title="healthy Healthy, poor Poor, concerning between"><a class="metric-link" href="#trait-ta_pulse">TA pulse</a></td>`,
 		`<td class="num">Concerning</td>`, `<span class="chip chip-concerning">concerning</span>`,
 		"↳</span> TA pulse Concerning: setting it to Healthy reaches healthy",
 		"↳</span> defect tickets 3: 2 fewer reaches healthy (&lt; 2)",
@@ -204,7 +204,7 @@ func TestBookHealthDistribution(t *testing.T) {
 	c := b.login(b.admin.Email)
 	_, body := c.get("/")
 	wantIn(t, body, `<span class="dot dot-green" title="green · 7.5" aria-label="health green"></span> <span class="num score">7.5</span>`,
-		`aria-label="Health of 4 accounts: Green 1: Yellow 0: Red 1: No score 2"`,
+		`aria-label="Health of 4 accounts, Green 1, Yellow 0, Red 1, No score 2"`,
 		`<rect class="seg seg-green" x="0" y="0" width="25" height="10"><title>Green: 1 (25%)</title></rect>`,
 		`<rect class="seg seg-red" x="25" y="0" width="25" height="10">`,
 		`<rect class="seg seg-none" x="50" y="0" width="50" height="10">`,
@@ -221,8 +221,8 @@ func TestBookHealthDistribution(t *testing.T) {
 	}
 	// Other filters narrow it; so does htmx's fragment.
 	_, body = c.get("/?segment=Commercial", "HX-Request", "true")
-	wantIn(t, body, `aria-label="Health of 2 accounts: Green 0: Yellow 0: Red 0: No score 2"`)
+	wantIn(t, body, `aria-label="Health of 2 accounts, Green 0, Yellow 0, Red 0, No score 2"`)
 	_, body = b.login(b.tina.Email).get("/")
-	wantIn(t, body, `aria-label="Health of 2 accounts: Green 1: Yellow 0: Red 0: No score 1"`,
+	wantIn(t, body, `aria-label="Health of 2 accounts, Green 1, Yellow 0, Red 0, No score 1"`,
 		`<a href="/?health=green&amp;owner=me">Green <strong>1</strong></a>`)
 }

@@ -385,7 +385,27 @@ func TestBrowserHealthCard(t *testing.T) {
 	wait("the card turned green", `document.querySelector('#health .chip-color-green') !== null &&
 		document.querySelector('#health .score-big').textContent === '7.50' &&
 		document.querySelector('#account-head .dot-green') !== null && window.tendMarker === 4`)
+	must("scroll to the card", chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS("#health"))))
 	screenshot(t, ctx, "health-card-green")
+
+	// The three colour changes are on the health changes list; filtering
+	// by direction updates it in place.
+	must("health changes", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`nav.nav a[href="/health-changes"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#changes-results`))))
+	wait("three changes", `document.querySelectorAll('#changes-results td.name a').length === 3`)
+	must("mark the list", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.tendMarker = 5`)))
+	must("only worse", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](
+		`(s => { s.value = 'worse'; s.dispatchEvent(new Event('change', {bubbles: true})); })(document.querySelector('select[name="direction"]'))`)))
+	wait("two worse changes", `location.search.includes('direction=worse') &&
+		document.querySelectorAll('#changes-results td.name a').length === 2 &&
+		document.querySelector('#changes-results a.export').getAttribute('href').includes('direction=worse') &&
+		window.tendMarker === 5`)
+	screenshot(t, ctx, "health-changes")
+	must("dashboard", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`nav.nav a[href="/dashboard"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#by-colour`))))
+	wait("the dashboard", `document.querySelectorAll('#recent-changes td.name a').length === 3 &&
+		document.querySelector('#by-colour .tile-green .tile-n').textContent === '1'`)
+	screenshot(t, ctx, "dashboard")
 	if p := problems(); len(p) > 0 {
 		t.Fatalf("the browser reported:\n%s", strings.Join(p, "\n"))
 	}

@@ -92,8 +92,8 @@ func parseTemplates(fsys fs.FS, funcs template.FuncMap) (*templates, error) {
 // base is what the layout needs on every page.
 type base struct {
 	Title string
-	// Section highlights the navigation entry: book, team, ingestion,
-	// settings.
+	// Section highlights the navigation entry: dashboard, book, health,
+	// team, ingestion, settings.
 	Section string
 	User    *team.User
 	// Flash is a one-time message from the previous request.
@@ -177,6 +177,7 @@ func (ui *UI) funcs() template.FuncMap {
 		"clock":       clock,
 		"px":          px,
 		"colorName":   colorName,
+		"localWhen":   func(t time.Time) string { return t.In(ui.location()).Format("2006-01-02 15:04") },
 		"score": func(s *float64) string {
 			if s == nil {
 				return ""

@@ -2,8 +2,9 @@
 // for the parts that update in place, embedded assets and no build step.
 // Every page also works as plain links and forms, without JavaScript.
 //
-// One file per page (login.go, book.go, account.go, team.go, settings.go,
-// writekeys.go, debugger.go; the account page's usage card in usage.go,
+// One file per page (login.go, dashboard.go, book.go, health_changes.go,
+// account.go, team.go, settings.go, writekeys.go, debugger.go; the account
+// page's usage card in usage.go,
 // its health and lifecycle cards in account_health.go, the SVG charts in
 // chart.go); this file holds the wiring every page shares: routes,
 // sessions, access by role, cross-origin protection and the one error
@@ -138,6 +139,9 @@ func (ui *UI) routes() http.Handler {
 	mux.Handle("POST /accounts/{id}/notes", ui.route(writer, ui.addNote))
 	mux.Handle("POST /accounts/{id}/traits", ui.route(writer, ui.setTrait))
 	mux.Handle("GET /team", ui.route(signedIn, ui.team))
+	mux.Handle("GET /dashboard", ui.route(signedIn, ui.dashboard))
+	mux.Handle("GET /health-changes", ui.route(signedIn, ui.healthChanges))
+	mux.Handle("GET /health-changes.csv", ui.route(signedIn, ui.healthChangesCSV))
 
 	mux.Handle("GET /settings", ui.route(admin, ui.settings))
 	mux.Handle("POST /settings/users", ui.route(admin, ui.createUser))
