@@ -406,6 +406,14 @@ func TestBrowserHealthCard(t *testing.T) {
 	wait("the dashboard", `document.querySelectorAll('#recent-changes td.name a').length === 3 &&
 		document.querySelector('#by-colour .tile-green .tile-n').textContent === '1'`)
 	screenshot(t, ctx, "dashboard")
+	// Another owner's dashboard, in place.
+	must("mark the dashboard", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.tendMarker = 6`)))
+	must("Theo's dashboard", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+		`(s => { s.value = '%d'; s.dispatchEvent(new Event('change', {bubbles: true})); })(document.querySelector('.owner-form select'))`,
+		b.theo.ID))))
+	wait("Theo's dashboard", fmt.Sprintf(`location.search.includes('owner=%d') &&
+		document.querySelector('.page-head p').textContent === 'Theo Park’s accounts' &&
+		document.querySelector('#by-colour .tile-none .tile-n').textContent === '1' && window.tendMarker === 6`, b.theo.ID))
 	if p := problems(); len(p) > 0 {
 		t.Fatalf("the browser reported:\n%s", strings.Join(p, "\n"))
 	}
