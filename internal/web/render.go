@@ -178,6 +178,7 @@ func (ui *UI) funcs() template.FuncMap {
 		"px":          px,
 		"colorName":   colorName,
 		"localWhen":   func(t time.Time) string { return t.In(ui.location()).Format("2006-01-02 15:04") },
+		"localDay":    func(t time.Time) string { return t.In(ui.location()).Format("2006-01-02") },
 		"score": func(s *float64) string {
 			if s == nil {
 				return ""
