@@ -32,6 +32,9 @@ type accountPage struct {
 	// Usage is the usage card (the whole page only; writes over htmx do
 	// not change it).
 	Usage usageCard
+	// Assessment is the health and lifecycle cards (the whole page and
+	// their own refresh, see account_health.go).
+	Assessment assessmentCards
 	// NoteBody and NoteError re-show a note that could not be added.
 	NoteBody  string
 	NoteError string
@@ -130,6 +133,8 @@ var activityLabels = map[string]string{
 	account.ActivityFieldChanged: "Fields changed",
 	account.ActivityTraitChanged: "Trait changed",
 	account.ActivityUsage:        "Usage",
+	account.ActivityHealth:       "Health",
+	account.ActivityLifecycle:    "Lifecycle",
 }
 
 // valueLabels are the people's names of the closed fields' values.
@@ -164,6 +169,12 @@ func (ui *UI) accountPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	p, err := ui.loadAccount(r, id)
 	if err != nil {
+		return err
+	}
+	if p.Assessment, err = ui.loadAssessment(r.Context(), p.Account); err != nil {
+		return err
+	}
+	if err := ui.versionAssessment(&p); err != nil {
 		return err
 	}
 	return ui.renderPage(w, r, http.StatusOK, "account", p)
@@ -446,6 +457,9 @@ func (ui *UI) setTrait(w http.ResponseWriter, r *http.Request) error {
 	}
 	msg := def.Label + " is unchanged."
 	if len(changes) > 0 {
+		// The assessor recomputes the account within its poll; the cards
+		// refresh a moment later instead of at their next poll.
+		w.Header().Set("HX-Trigger", inputsChanged)
 		msg = def.Label + " set to " + traitText(def, tw.Value) + "."
 		if tw.Value == nil {
 			msg = def.Label + " cleared."

@@ -49,32 +49,73 @@ func parseBookQuery(v url.Values, u *team.User) (bookQuery, account.Filter, erro
 	q := bookQuery{Owner: strings.TrimSpace(v.Get("owner")), Segment: v.Get("segment"), Program: v.Get("program"),
 		Stage: v.Get("stage"), Health: v.Get("health"), Q: strings.TrimSpace(v.Get("q")), Sort: v.Get("sort"),
 		Cursor: v.Get("cursor")}
-	if q.Owner == "" {
-		q.Owner = ownerAll
-		if u.Role == team.TA {
-			q.Owner = ownerMe
-		}
-	}
 	f := account.Filter{Segment: q.Segment, Program: q.Program, Stage: q.Stage, HealthColor: q.Health, Query: q.Q,
 		Sort: q.Sort, Cursor: q.Cursor}
-	switch q.Owner {
-	case ownerAll:
-	case ownerMe:
-		f.OwnerID = u.ID
-	case ownerUnassigned:
-		f.OwnerID = account.Unassigned
-	default:
-		id, err := strconv.ParseInt(q.Owner, 10, 64)
-		if err != nil || id <= 0 {
-			return q, f, derrors.Field(derrors.Invalid, "owner", "%q is not a team member's id, me, unassigned or all", q.Owner)
-		}
-		f.OwnerID = id
+	var err error
+	if q.Owner, f.OwnerID, err = parseOwner(q.Owner, u); err != nil {
+		return q, f, err
 	}
 	if err := f.Normalize(); err != nil {
 		return q, f, err
 	}
 	q.Sort = f.Sort
 	return q, f, nil
+}
+
+// parseOwner reads an owner filter — a user id, me, unassigned or all —
+// into the view's value and the store's OwnerID (0 all, account.Unassigned
+// none). Empty is the default: a Technical Advisor's own accounts, every
+// account for everyone else.
+func parseOwner(owner string, u *team.User) (string, int64, error) {
+	if owner == "" {
+		owner = ownerAll
+		if u.Role == team.TA {
+			owner = ownerMe
+		}
+	}
+	switch owner {
+	case ownerAll:
+		return owner, 0, nil
+	case ownerMe:
+		return owner, u.ID, nil
+	case ownerUnassigned:
+		return owner, account.Unassigned, nil
+	}
+	id, err := strconv.ParseInt(owner, 10, 64)
+	if err != nil || id <= 0 {
+		return owner, 0, derrors.Field(derrors.Invalid, "owner", "%q is not a team member's id, me, unassigned or all", owner)
+	}
+	return owner, id, nil
+}
+
+// ownerOptions are the team members an owner filter offers: Technical
+// Advisors and managers (who sometimes hold accounts), and whoever the
+// view already names.
+func ownerOptions(users []team.User, owner string) []team.User {
+	var out []team.User
+	for _, m := range users {
+		if !m.Disabled && (m.Role == team.TA || m.Role == team.Manager) || strconv.FormatInt(m.ID, 10) == owner {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// ownerTitle says whose accounts a view shows; names maps ids to names.
+func ownerTitle(owner string, names map[int64]string) string {
+	switch owner {
+	case ownerAll:
+		return "All accounts"
+	case ownerMe:
+		return "My accounts"
+	case ownerUnassigned:
+		return "Unassigned accounts"
+	}
+	id, _ := strconv.ParseInt(owner, 10, 64)
+	if n, ok := names[id]; ok {
+		return n + "’s accounts"
+	}
+	return "#" + owner + "’s accounts"
 }
 
 // values encodes the view, leaving out what is at its default.
@@ -139,6 +180,16 @@ func (q bookQuery) SortState(key string) string {
 	return "none"
 }
 
+// HealthURL returns the link that filters the view by a health colour, or
+// clears the filter when it is that colour already.
+func (q bookQuery) HealthURL(color string) string {
+	if q.Health == color {
+		color = ""
+	}
+	q.Health, q.Cursor = color, ""
+	return q.URL()
+}
+
 // PageURL returns the link to the page at cursor ("" for the first).
 func (q bookQuery) PageURL(cursor string) string {
 	q.Cursor = cursor
@@ -151,9 +202,12 @@ type bookPage struct {
 	Q      bookQuery
 	Page   account.Page
 	Owners []team.User
-	names  map[int64]string
-	label  func(string) string
-	usage  map[int64]bookUsage
+	// Dist is the health distribution of the accounts the filters other
+	// than health select.
+	Dist  distBar
+	names map[int64]string
+	label func(string) string
+	usage map[int64]bookUsage
 }
 
 // bookUsage is an account's utilization in the book: the handbook's two
@@ -187,18 +241,7 @@ func (p bookPage) Name(id *int64) string {
 func (p bookPage) Label(field string) string { return p.label(field) }
 
 // OwnerTitle says whose book the page shows.
-func (p bookPage) OwnerTitle() string {
-	switch p.Q.Owner {
-	case ownerAll:
-		return "All accounts"
-	case ownerMe:
-		return "My accounts"
-	case ownerUnassigned:
-		return "Unassigned accounts"
-	}
-	id, _ := strconv.ParseInt(p.Q.Owner, 10, 64)
-	return p.Name(&id) + "’s accounts"
-}
+func (p bookPage) OwnerTitle() string { return ownerTitle(p.Q.Owner, p.names) }
 
 // Segments are the segment filter's options.
 func (p bookPage) Segments() []string { return withValue(bookSegments, p.Q.Segment) }
@@ -241,13 +284,15 @@ func (ui *UI) book(w http.ResponseWriter, r *http.Request) error {
 	if data.usage, err = ui.bookUsage(r.Context(), page.Accounts); err != nil {
 		return err
 	}
+	counts, err := ui.st.HealthCounts(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	data.Dist = healthDistribution(counts, q.Health, q.HealthURL)
 	for _, m := range users {
 		data.names[m.ID] = m.Name
-		// The owner is a Technical Advisor (managers sometimes hold accounts).
-		if !m.Disabled && (m.Role == team.TA || m.Role == team.Manager) || strconv.FormatInt(m.ID, 10) == q.Owner {
-			data.Owners = append(data.Owners, m)
-		}
 	}
+	data.Owners = ownerOptions(users, q.Owner)
 	if isHTMX(r) {
 		return ui.renderBlock(w, r, http.StatusOK, "book", "results-htmx", data)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -136,53 +137,11 @@ func TestBrowserScenario(t *testing.T) {
 	}
 
 	ctx := browser(t, path)
-	var mu sync.Mutex
-	var problems []string
-	go func() {
-		for m, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused to") {
-				mu.Lock()
-				problems = append(problems, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
+	problems := watchConsole(ctx)
 	shots := os.Getenv("TEND_SHOTS")
-	shot := func(name string) {
-		t.Helper()
-		if shots == "" {
-			return
-		}
-		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	must := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("body")))
-			t.Fatalf("%s: %v\npage:\n%s", what, err, html)
-		}
-	}
-	// wait polls until js holds and htmx has settled: new content gets its
-	// htmx behaviour in the settle step, so a click before it would be a
-	// plain form post.
-	wait := func(what, js string) {
-		t.Helper()
-		settled := `!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')`
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool]("("+js+") && "+settled, chromedp.WithPollingTimeout(10*time.Second)))
-		must(what, err)
-	}
+	shot := func(name string) { t.Helper(); screenshot(t, ctx, name) }
+	must := func(what string, err error) { t.Helper(); mustDo(t, ctx, what, err) }
+	wait := func(what, js string) { t.Helper(); waitJS(t, ctx, what, js) }
 
 	// Log in as the admin, whose book opens on every account.
 	must("open the login page", chromedp.Do(ctx,
@@ -303,9 +262,159 @@ func TestBrowserScenario(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`)),
 	))
 
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Fatalf("the browser reported:\n%s", strings.Join(problems, "\n"))
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("the browser reported:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// watchConsole collects the page's exceptions and content security policy
+// violations; the returned function reads them.
+func watchConsole(ctx context.Context) func() []string {
+	var mu sync.Mutex
+	var problems []string
+	go func() {
+		for m, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused to") {
+				mu.Lock()
+				problems = append(problems, m.String())
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(problems)
+	}
+}
+
+// screenshot saves the tab as name.png in $TEND_SHOTS, when it is set.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	shots := os.Getenv("TEND_SHOTS")
+	if shots == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mustDo fails the test with the page's HTML when err is set.
+func mustDo(t *testing.T, ctx context.Context, what string, err error) {
+	t.Helper()
+	if err != nil {
+		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("body")))
+		t.Fatalf("%s: %v\npage:\n%s", what, err, html)
+	}
+}
+
+// waitJS polls until js holds and htmx has settled: new content gets its
+// htmx behaviour in the settle step, so a click before it would be a plain
+// form post.
+func waitJS(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	settled := `!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')`
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool]("("+js+") && "+settled, chromedp.WithPollingTimeout(10*time.Second)))
+	mustDo(t, ctx, what, err)
+}
+
+// TestBrowserHealthCard is issue 4's browser test: open an account, read
+// the explanation of its health, edit a trait and see the colour change on
+// the health card and in the header without reloading the page, with a
+// running assessor behind the server.
+func TestBrowserHealthCard(t *testing.T) {
+	path := chromium(t)
+	b := newBook(t)
+	b.withAssessor()
+	b.waitFor(b.acme.ID, "Acme assessed", func(a account.Account) bool { return a.HealthColor == "yellow" })
+	ctx := browser(t, path)
+	problems := watchConsole(ctx)
+	must := func(what string, err error) { t.Helper(); mustDo(t, ctx, what, err) }
+	wait := func(what, js string) { t.Helper(); waitJS(t, ctx, what, js) }
+
+	must("log in", chromedp.Do(ctx,
+		chromedp.Navigate(b.srv.URL+acmePath(b)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), b.tina.Email),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#health`)),
+	))
+	// The explanation: the score, each unhealthy metric's advice and the
+	// smallest change that turns it green.
+	wait("the health card", `document.querySelector('#health .score-big').textContent === '5.00' &&
+		document.querySelector('#health .chip-color-yellow') !== null &&
+		document.querySelector('#metric-ta_pulse + tr.advice').textContent.includes('TA pulse Concerning: setting it to Healthy reaches healthy') &&
+		document.querySelector('#health ol.moves li.first').textContent.includes('turns it green') &&
+		document.querySelector('#lifecycle').textContent.includes('Renewing: renewal 2026-04-23 is 52 days away')`)
+	explanation, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#metric-defect_tickets_90d + tr.advice`)))
+	must("read the advice", err)
+	if !strings.Contains(explanation, "defect tickets 3: 2 fewer reaches healthy (< 2)") {
+		t.Fatalf("defect tickets advice %q", explanation)
+	}
+	screenshot(t, ctx, "health-card")
+
+	// TA pulse Poor: the card turns red, and the header with it, in place.
+	must("mark the page", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.tendMarker = 4`)))
+	must("set TA pulse to Poor", chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#trait-ta_pulse select`), "Poor"),
+		chromedp.Click(chromedp.CSS(`#trait-ta_pulse button`)),
+	))
+	wait("the card turned red", `document.querySelector('#health .chip-color-red') !== null &&
+		document.querySelector('#health .score-big').textContent === '2.50' &&
+		document.querySelector('#account-head .dot-red') !== null &&
+		document.querySelector('#health svg.chart-trend circle.last.pt-red') !== null &&
+		document.querySelector('#lifecycle ol.changes li').textContent.includes('Red') &&
+		window.tendMarker === 4`)
+	// And back: Healthy makes it 7.50, green.
+	must("set TA pulse to Healthy", chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#trait-ta_pulse select`), "Healthy"),
+		chromedp.Click(chromedp.CSS(`#trait-ta_pulse button`)),
+	))
+	wait("the card turned green", `document.querySelector('#health .chip-color-green') !== null &&
+		document.querySelector('#health .score-big').textContent === '7.50' &&
+		document.querySelector('#account-head .dot-green') !== null && window.tendMarker === 4`)
+	must("scroll to the card", chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS("#health"))))
+	screenshot(t, ctx, "health-card-green")
+
+	// The three colour changes are on the health changes list; filtering
+	// by direction updates it in place.
+	must("health changes", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`nav.nav a[href="/health-changes"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#changes-results`))))
+	wait("three changes", `document.querySelectorAll('#changes-results td.name a').length === 3`)
+	must("mark the list", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.tendMarker = 5`)))
+	must("only worse", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](
+		`(s => { s.value = 'worse'; s.dispatchEvent(new Event('change', {bubbles: true})); })(document.querySelector('select[name="direction"]'))`)))
+	wait("two worse changes", `location.search.includes('direction=worse') &&
+		document.querySelectorAll('#changes-results td.name a').length === 2 &&
+		document.querySelector('#changes-results a.export').getAttribute('href').includes('direction=worse') &&
+		window.tendMarker === 5`)
+	screenshot(t, ctx, "health-changes")
+	must("dashboard", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`nav.nav a[href="/dashboard"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#by-colour`))))
+	wait("the dashboard", `document.querySelectorAll('#recent-changes td.name a').length === 3 &&
+		document.querySelector('#by-colour .tile-green .tile-n').textContent === '1'`)
+	screenshot(t, ctx, "dashboard")
+	// Another owner's dashboard, in place.
+	must("mark the dashboard", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.tendMarker = 6`)))
+	must("Theo's dashboard", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+		`(s => { s.value = '%d'; s.dispatchEvent(new Event('change', {bubbles: true})); })(document.querySelector('.owner-form select'))`,
+		b.theo.ID))))
+	wait("Theo's dashboard", fmt.Sprintf(`location.search.includes('owner=%d') &&
+		document.querySelector('.page-head p').textContent === 'Theo Park’s accounts' &&
+		document.querySelector('#by-colour .tile-none .tile-n').textContent === '1' && window.tendMarker === 6`, b.theo.ID))
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("the browser reported:\n%s", strings.Join(p, "\n"))
 	}
 }

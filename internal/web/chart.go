@@ -4,8 +4,12 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/tendhq/tend/internal/date"
+	"github.com/tendhq/tend/internal/health"
+	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/usage"
 )
 
@@ -296,6 +300,216 @@ func minuteChart(title string, accepted, rejected []int, start time.Time) barCha
 	}
 	if peak == 0 {
 		c.Empty = "No events in the last hour."
+	}
+	return c
+}
+
+// lineChart is the health trend's geometry: a score line on 0–10 over the
+// colour bands, one hover area per day with a snapshot.
+type lineChart struct {
+	Title  string
+	W, H   float64
+	X, Y   float64
+	PW, PH float64
+	Bands  []bandRect
+	Grid   []gridLine
+	Ticks  []xTick
+	// Path is the line's d attribute: a gap (a day without a snapshot or
+	// without a score) starts a new subpath.
+	Path   string
+	Points []trendPoint
+	// Last marks the newest score.
+	Last  *trendPoint
+	Empty string
+	// GreenFrom and YellowFrom are the bands' lower bounds, for the legend.
+	GreenFrom, YellowFrom string
+}
+
+// Bottom is the y of the x axis.
+func (c lineChart) Bottom() float64 { return c.Y + c.PH }
+
+// TickEnd is where a month tick stops, below the x axis.
+func (c lineChart) TickEnd() float64 { return c.Y + c.PH + 5 }
+
+// Right is the x of the plot's right edge.
+func (c lineChart) Right() float64 { return c.X + c.PW }
+
+// MidX is the horizontal centre of the plot.
+func (c lineChart) MidX() float64 { return c.X + c.PW/2 }
+
+// MidY is the vertical centre of the plot.
+func (c lineChart) MidY() float64 { return c.Y + c.PH/2 }
+
+// bandRect is one colour band behind the line.
+type bandRect struct {
+	Y, H  float64
+	Class string
+}
+
+// trendPoint is one day of the trend: its hover slot and tooltip, and the
+// score's position.
+type trendPoint struct {
+	SlotX, SlotW float64
+	X, Y         float64
+	Title        string
+	Class        string
+}
+
+// Trend chart box: about the width it is drawn at in the health card.
+const (
+	trendW      = 780
+	trendH      = 150
+	trendLeft   = 34
+	trendRight  = 8
+	trendTop    = 8
+	trendBottom = 22
+)
+
+// trendChart draws the daily health snapshots of the days days up to
+// today, oldest first, on 0–10 with the model's bands: green from
+// bands.Green, yellow from bands.Yellow, red below.
+func trendChart(snaps []store.HealthSnapshot, today date.Date, days int, bands health.Bands) lineChart {
+	c := lineChart{Title: fmt.Sprintf("Health score, daily, last %d days", days), W: trendW, H: trendH,
+		X: trendLeft, Y: trendTop, PW: trendW - trendLeft - trendRight, PH: trendH - trendTop - trendBottom,
+		GreenFrom: strconv.FormatFloat(bands.Green, 'f', -1, 64), YellowFrom: strconv.FormatFloat(bands.Yellow, 'f', -1, 64)}
+	y := func(score float64) float64 {
+		return r1(c.Y + c.PH - min(max(score, 0), health.MaxScore)/health.MaxScore*c.PH)
+	}
+	c.Bands = []bandRect{
+		{Y: c.Y, H: r1(y(bands.Green) - c.Y), Class: "band-green"},
+		{Y: y(bands.Green), H: r1(y(bands.Yellow) - y(bands.Green)), Class: "band-yellow"},
+		{Y: y(bands.Yellow), H: r1(c.Y + c.PH - y(bands.Yellow)), Class: "band-red"},
+	}
+	for _, v := range []float64{0, bands.Yellow, bands.Green, health.MaxScore} {
+		c.Grid = append(c.Grid, gridLine{Y: y(v), Label: strconv.FormatFloat(v, 'f', -1, 64)})
+	}
+	first := today.AddDays(1 - days)
+	slot := c.PW / float64(days)
+	for i := range days {
+		d := first.AddDays(i).Time(time.UTC)
+		if d.Day() != 1 {
+			continue
+		}
+		sx := r1(c.X + float64(i)*slot)
+		label := d.Format("Jan")
+		if d.Month() == time.January {
+			label = d.Format("Jan ’06") // the year, where it turns
+		}
+		tk := xTick{X: sx, LabelX: r1(sx + 3), Label: label, Anchor: "start", Mark: true}
+		if days-i < 12 {
+			tk.LabelX, tk.Anchor = r1(c.Right()), "end"
+		}
+		c.Ticks = append(c.Ticks, tk)
+	}
+	var path strings.Builder
+	prev := -2
+	for _, s := range snaps {
+		i := first.DaysUntil(s.Day)
+		if i < 0 || i >= days {
+			continue
+		}
+		sx := c.X + float64(i)*slot
+		p := trendPoint{SlotX: r1(sx), SlotW: r1(slot), X: r1(sx + slot/2)}
+		label := s.Day.Time(time.UTC).Format("Mon 2 Jan 2006")
+		if s.Score == nil {
+			p.Title = label + ": no score"
+			c.Points = append(c.Points, p)
+			prev = -2
+			continue
+		}
+		p.Y, p.Class = y(*s.Score), "pt-"+s.Color
+		p.Title = fmt.Sprintf("%s: %s, %s", label, strconv.FormatFloat(*s.Score, 'f', 2, 64), s.Color)
+		if s.Model != "" {
+			p.Title += " (model " + s.Model + ")"
+		}
+		if i == prev+1 {
+			fmt.Fprintf(&path, " L%s %s", px(p.X), px(p.Y))
+		} else {
+			fmt.Fprintf(&path, " M%s %s", px(p.X), px(p.Y))
+		}
+		prev = i
+		c.Points = append(c.Points, p)
+		last := p
+		c.Last = &last
+	}
+	c.Path = strings.TrimSpace(path.String())
+	if c.Last == nil {
+		c.Empty = "No daily health snapshots in these months yet."
+	}
+	return c
+}
+
+// distBar is the share of a set of accounts in each health colour, as the
+// widths of one bar's segments on a 0–100 scale.
+type distBar struct {
+	Total int
+	Segs  []distSeg
+	// Filtered is set when one colour is selected: the others are dimmed.
+	Filtered bool
+}
+
+// distSeg is one colour of a distBar.
+type distSeg struct {
+	// Color is green, yellow, red or "" (no score).
+	Color string
+	Label string
+	Count int
+	X, W  float64
+	// Pct is the share for people: "42%".
+	Pct string
+	// URL lists these accounts; empty for "no score", which no filter
+	// selects.
+	URL    string
+	Active bool
+}
+
+// Key is the segment's class suffix: the colour, or "none".
+func (s distSeg) Key() string {
+	if s.Color == "" {
+		return "none"
+	}
+	return s.Color
+}
+
+// healthDistribution lays out counts (store.HealthCounts) as a bar; url
+// gives each colour's link, selected is the colour the view is filtered
+// by ("" none).
+func healthDistribution(counts map[string]int, selected string, url func(color string) string) distBar {
+	b := distBar{Filtered: selected != ""}
+	for _, c := range []string{"green", "yellow", "red", ""} {
+		b.Total += counts[c]
+	}
+	x := 0.0
+	for _, c := range []string{"green", "yellow", "red", ""} {
+		n := counts[c]
+		s := distSeg{Color: c, Label: colorName(c), Count: n, X: r2(x), Active: selected == "" || selected == c}
+		if c != "" {
+			s.URL = url(c)
+		}
+		if b.Total > 0 {
+			w := 100 * float64(n) / float64(b.Total)
+			s.W, s.Pct = r2(w), fmt.Sprintf("%.0f%%", w)
+			x += w
+		}
+		b.Segs = append(b.Segs, s)
+	}
+	return b
+}
+
+// r2 rounds a percentage to hundredths.
+func r2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// colorName is a health colour for people: "Green", or "No score".
+func colorName(c string) string {
+	switch c {
+	case "":
+		return "No score"
+	case "green":
+		return "Green"
+	case "yellow":
+		return "Yellow"
+	case "red":
+		return "Red"
 	}
 	return c
 }

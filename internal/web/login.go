@@ -19,8 +19,14 @@ type loginPage struct {
 
 // loginPage shows the sign-in form, or sends a signed-in user on.
 func (ui *UI) loginPage(w http.ResponseWriter, r *http.Request) error {
-	next := localPath(r.URL.Query().Get("next"))
-	if currentUser(r) != nil {
+	next := r.URL.Query().Get("next")
+	if next != "" {
+		next = localPath(next)
+	}
+	if u := currentUser(r); u != nil {
+		if next == "" {
+			next = landing(*u)
+		}
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
 	}
@@ -35,7 +41,10 @@ const badLogin = "The email or password is not right."
 func (ui *UI) login(w http.ResponseWriter, r *http.Request) error {
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	password := r.PostFormValue("password")
-	next := localPath(r.PostFormValue("next"))
+	next := r.PostFormValue("next")
+	if next != "" {
+		next = localPath(next)
+	}
 	u, err := ui.st.GetUserByEmail(r.Context(), email)
 	if err != nil && !derrors.Is(err, derrors.NotFound) {
 		return err
@@ -57,6 +66,10 @@ func (ui *UI) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ui.sessions.Put(r.Context(), sessionUserKey, u.ID)
+	if next == "" {
+		// No page was asked for: the user's landing page.
+		next = landing(u)
+	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }

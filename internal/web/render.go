@@ -37,8 +37,9 @@ var staticFS embed.FS
 const layoutFile = "layout.html"
 
 // sharedFiles are parsed with every page besides the layout: blocks that
-// several pages draw (the SVG bar chart).
-var sharedFiles = []string{"chart.html"}
+// several pages draw (the SVG charts; the health distribution bar and
+// colour chips).
+var sharedFiles = []string{"chart.html", "health.html"}
 
 // templates holds one template set per page: the layout plus the page's
 // own file, so that each page defines its own "content" block.
@@ -91,8 +92,8 @@ func parseTemplates(fsys fs.FS, funcs template.FuncMap) (*templates, error) {
 // base is what the layout needs on every page.
 type base struct {
 	Title string
-	// Section highlights the navigation entry: book, team, ingestion,
-	// settings.
+	// Section highlights the navigation entry: dashboard, book, health,
+	// team, ingestion, settings.
 	Section string
 	User    *team.User
 	// Flash is a one-time message from the previous request.
@@ -124,19 +125,15 @@ func (ui *UI) renderPage(w http.ResponseWriter, r *http.Request, status int, pag
 // ("layout") or a fragment for htmx. The output is buffered, so that a
 // failing template never sends half a page.
 func (ui *UI) renderBlock(w http.ResponseWriter, r *http.Request, status int, page, block string, data any) error {
-	t, ok := ui.tmpl.pages[page]
-	if !ok {
-		return fmt.Errorf("web: no page template %q", page)
-	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
+	b, err := ui.renderBytes(page, block, data)
+	if err != nil {
 		if page == "error" {
 			// The error page itself failed: say so plainly, without recursion.
 			ui.log.ErrorContext(r.Context(), "web: error page", slog.String("error", err.Error()))
 			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 			return nil
 		}
-		return fmt.Errorf("web: render %s/%s: %w", page, block, err)
+		return err
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -144,8 +141,21 @@ func (ui *UI) renderBlock(w http.ResponseWriter, r *http.Request, status int, pa
 	h.Add("Vary", "HX-Request")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
+	_, err = w.Write(b)
 	return err
+}
+
+// renderBytes renders one named template of a page into memory.
+func (ui *UI) renderBytes(page, block string, data any) ([]byte, error) {
+	t, ok := ui.tmpl.pages[page]
+	if !ok {
+		return nil, fmt.Errorf("web: no page template %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
+		return nil, fmt.Errorf("web: render %s/%s: %w", page, block, err)
+	}
+	return buf.Bytes(), nil
 }
 
 // funcs are the template functions: formatting for people.
@@ -166,6 +176,9 @@ func (ui *UI) funcs() template.FuncMap {
 		"dict":        dict,
 		"clock":       clock,
 		"px":          px,
+		"colorName":   colorName,
+		"localWhen":   func(t time.Time) string { return t.In(ui.location()).Format("2006-01-02 15:04") },
+		"localDay":    func(t time.Time) string { return t.In(ui.location()).Format("2006-01-02") },
 		"score": func(s *float64) string {
 			if s == nil {
 				return ""

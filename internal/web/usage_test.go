@@ -247,7 +247,7 @@ func TestAccountUsageCard(t *testing.T) {
 	res, body = c.get(fmt.Sprintf("/accounts/%d", b.globex.ID))
 	wantStatus(t, res, body, http.StatusOK)
 	wantIn(t, body, "No usage data yet", "<code>crm-globex</code>")
-	wantNotIn(t, body, `<svg class="chart`)
+	wantNotIn(t, body, `<svg class="chart chart-dau`, `<svg class="chart chart-mau`)
 }
 
 func TestUsageCardWithoutEngine(t *testing.T) {

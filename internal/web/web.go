@@ -2,10 +2,13 @@
 // for the parts that update in place, embedded assets and no build step.
 // Every page also works as plain links and forms, without JavaScript.
 //
-// One file per page (login.go, book.go, account.go, team.go, settings.go,
-// writekeys.go, debugger.go; the account page's usage card in usage.go and
-// the SVG charts in chart.go); this file holds the wiring every page shares: routes, sessions, access
-// by role, cross-origin protection and the one error adapter.
+// One file per page (login.go, dashboard.go, book.go, health_changes.go,
+// account.go, team.go, settings.go, writekeys.go, debugger.go; the account
+// page's usage card in usage.go,
+// its health and lifecycle cards in account_health.go, the SVG charts in
+// chart.go); this file holds the wiring every page shares: routes,
+// sessions, access by role, cross-origin protection and the one error
+// adapter.
 package web
 
 import (
@@ -132,9 +135,13 @@ func (ui *UI) routes() http.Handler {
 
 	mux.Handle("GET /{$}", ui.route(signedIn, ui.book))
 	mux.Handle("GET /accounts/{id}", ui.route(signedIn, ui.accountPage))
+	mux.Handle("GET /accounts/{id}/assessment", ui.route(signedIn, ui.accountAssessment))
 	mux.Handle("POST /accounts/{id}/notes", ui.route(writer, ui.addNote))
 	mux.Handle("POST /accounts/{id}/traits", ui.route(writer, ui.setTrait))
 	mux.Handle("GET /team", ui.route(signedIn, ui.team))
+	mux.Handle("GET /dashboard", ui.route(signedIn, ui.dashboard))
+	mux.Handle("GET /health-changes", ui.route(signedIn, ui.healthChanges))
+	mux.Handle("GET /health-changes.csv", ui.route(signedIn, ui.healthChangesCSV))
 
 	mux.Handle("GET /settings", ui.route(admin, ui.settings))
 	mux.Handle("POST /settings/users", ui.route(admin, ui.createUser))

@@ -96,8 +96,9 @@ func TestLoginAndLogout(t *testing.T) {
 
 	res, body = c.post("/login", url.Values{"email": {"TINA@tend.test "}, "password": {password}})
 	wantStatus(t, res, body, http.StatusSeeOther)
-	if loc := res.Header.Get("Location"); loc != "/" {
-		t.Fatalf("after login Location %q, want /", loc)
+	// A Technical Advisor lands on their dashboard, everyone else on the book.
+	if loc := res.Header.Get("Location"); loc != "/dashboard" {
+		t.Fatalf("after a TA's login Location %q, want /dashboard", loc)
 	}
 	cookie := res.Header.Get("Set-Cookie")
 	for _, want := range []string{"tend_session=", "HttpOnly", "SameSite=Lax"} {
@@ -112,6 +113,16 @@ func TestLoginAndLogout(t *testing.T) {
 	res, body = c.get("/")
 	wantStatus(t, res, body, http.StatusOK)
 	wantIn(t, body, "Tina Advisor", "Book of business", `action="/logout"`)
+	res, body = c.get("/login") // signed in: sent on to the landing page
+	wantStatus(t, res, body, http.StatusSeeOther)
+	if loc := res.Header.Get("Location"); loc != "/dashboard" {
+		t.Errorf("/login when signed in: Location %q, want /dashboard", loc)
+	}
+	res, body = b.anonymous().post("/login", url.Values{"email": {b.admin.Email}, "password": {password}})
+	wantStatus(t, res, body, http.StatusSeeOther)
+	if loc := res.Header.Get("Location"); loc != "/" {
+		t.Errorf("after an admin's login Location %q, want /", loc)
+	}
 
 	res, body = c.post("/logout", nil)
 	wantStatus(t, res, body, http.StatusSeeOther)
@@ -169,7 +180,8 @@ func TestSessionRequired(t *testing.T) {
 	t.Parallel()
 	b := newBook(t)
 	c := b.anonymous()
-	for _, path := range []string{acmePath(b), "/team", "/settings", "/settings/tokens", "/no/such/page"} {
+	for _, path := range []string{acmePath(b), acmePath(b) + "/assessment", "/dashboard", "/health-changes",
+		"/health-changes.csv", "/team", "/settings", "/settings/tokens", "/no/such/page"} {
 		res, body := c.get(path)
 		wantStatus(t, res, body, http.StatusSeeOther)
 		if want := "/login?next=" + url.QueryEscape(path); res.Header.Get("Location") != want {
