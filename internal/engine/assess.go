@@ -174,12 +174,22 @@ func (a *Assessor) Step(ctx context.Context) error {
 		return err
 	}
 	a.mu.RLock()
-	full := !a.loaded || today != a.today
+	loaded := a.loaded
+	full := !loaded || today != a.today
 	a.mu.RUnlock()
 	if full {
-		if err := a.reload(ctx, nil); err != nil {
-			a.requeue(ctx, dirty)
-			return err
+		// The inputs are read whole once (at start, or on taking the lease);
+		// a new day reassesses what memory holds, with the changed accounts
+		// read again.
+		ids := []int64(nil)
+		if loaded {
+			ids = dirty
+		}
+		if ids == nil || len(ids) > 0 {
+			if err := a.reload(ctx, ids); err != nil {
+				a.requeue(ctx, dirty)
+				return err
+			}
 		}
 		if err := a.assess(ctx, nil, now, true); err != nil {
 			return err
@@ -284,7 +294,7 @@ func (a *Assessor) assess(ctx context.Context, ids []int64, now time.Time, full 
 			return err
 		}
 		changes[i] = assess.Diff(prev, m.state)
-		state, err := json.Marshal(m.state)
+		state, err := json.Marshal(compact(m.state))
 		if err != nil {
 			return err
 		}
@@ -343,9 +353,11 @@ func (a *Assessor) previous(ctx context.Context, acc account.Account) (*assess.S
 	raw, err := a.st.AccountState(ctx, acc.ID)
 	switch {
 	case err == nil:
-		if err := json.Unmarshal(raw, &prev); err != nil {
+		var saved savedState
+		if err := json.Unmarshal(raw, &saved); err != nil {
 			a.log.Warn("assess: unreadable saved state", "account", acc.ID, "err", err)
-			prev = assess.State{}
+		} else {
+			prev = saved.state()
 		}
 	case isNotFound(err):
 		if acc.Segment == "" && acc.Program == "" && acc.Stage == "" && acc.HealthColor == "" && acc.HealthScore == nil {
@@ -360,6 +372,49 @@ func (a *Assessor) previous(ctx context.Context, acc account.Account) (*assess.S
 		prev.Health.Color, prev.Health.Score = health.Color(acc.HealthColor), acc.HealthScore
 	}
 	return &prev, nil
+}
+
+// savedState is what the store keeps of an assessment for the next diff:
+// the decisions and every metric's status, not the texts, which the next
+// assessment writes anew. It keeps a save small (a full pass saves every
+// account whose score moved).
+type savedState struct {
+	Model   string        `json:"model,omitempty"`
+	Score   *float64      `json:"score,omitempty"`
+	Color   string        `json:"color,omitempty"`
+	Metrics []savedMetric `json:"metrics,omitempty"`
+}
+
+type savedMetric struct {
+	Category string        `json:"c"`
+	Trait    string        `json:"t"`
+	Status   health.Status `json:"s"`
+}
+
+func compact(s assess.State) savedState {
+	out := savedState{Model: s.Model, Score: s.Score(), Color: s.Color()}
+	for _, c := range s.Health.Categories {
+		for _, m := range c.Metrics {
+			out.Metrics = append(out.Metrics, savedMetric{c.Name, m.Trait, m.Status})
+		}
+	}
+	return out
+}
+
+// state rebuilds what Diff reads: the model, score, colour and statuses.
+func (s savedState) state() assess.State {
+	st := assess.State{Model: s.Model}
+	st.Health.Model, st.Health.Score, st.Health.Color = s.Model, s.Score, health.Color(s.Color)
+	for _, m := range s.Metrics {
+		n := len(st.Health.Categories)
+		if n == 0 || st.Health.Categories[n-1].Name != m.Category {
+			st.Health.Categories = append(st.Health.Categories, health.CategoryResult{Name: m.Category})
+			n++
+		}
+		c := &st.Health.Categories[n-1]
+		c.Metrics = append(c.Metrics, health.MetricResult{Trait: m.Trait, Status: m.Status})
+	}
+	return st
 }
 
 func snapshot(id int64, day date.Date, s assess.State) store.HealthSnapshot {
