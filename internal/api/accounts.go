@@ -35,6 +35,11 @@ var accountReadOnly = map[string]string{
 	"updated_at":   "is set by Tend and cannot be set",
 	"health_score": "is computed by the health model and cannot be set",
 	"health_color": "is computed by the health model and cannot be set",
+	// The lifecycle rules (lifecycle.yaml) assign these from the account's
+	// inputs the moment they change; a value set here would be replaced.
+	"segment": "is assigned by the segment rules (lifecycle.yaml) from estimated_developers and cannot be set",
+	"program": "is assigned by the program rule (lifecycle.yaml) from the segment and ARR and cannot be set",
+	"stage":   "is assigned by the lifecycle rules (lifecycle.yaml) from the dates and utilization and cannot be set",
 }
 
 func (a *API) listAccounts(w http.ResponseWriter, r *http.Request) error {

@@ -187,11 +187,15 @@ func TestScenarios(t *testing.T) {
 
 		// Not found.
 		{name: "unknown account", as: "ta", method: "GET", path: p + "/accounts/999", status: 404, want: []string{"account 999 not found"}},
-		// 004's segments and 002's lifecycle stages are closed lists.
-		{name: "unknown segment", as: "ta", method: "POST", path: p + "/accounts", body: `{"name":"X","segment":"Galactic"}`,
-			status: 422, field: "segment", want: []string{`Galactic`, `is not one of Strategic, Enterprise, Commercial`}},
-		{name: "unknown stage", as: "ta", method: "PATCH", path: p + "/accounts/1", body: `{"stage":"9. Nope"}`,
-			status: 422, field: "stage", want: []string{`is not one of 0. Prospect`}},
+		// 004: segments, programs and stages are assigned by playbooks
+		// ("Customer Segmentation Assignment", "Assign Scaled Success
+		// Accounts", "Customer Lifecycle Stages"): Tend's rules assign them.
+		{name: "segment is the rules'", as: "ta", method: "POST", path: p + "/accounts", body: `{"name":"X","segment":"Commercial"}`,
+			status: 422, field: "segment", want: []string{`is assigned by the segment rules (lifecycle.yaml)`}},
+		{name: "program is the rules'", as: "ta", method: "PATCH", path: p + "/accounts/1", body: `{"program":"Managed"}`,
+			status: 422, field: "program", want: []string{`is assigned by the program rule`}},
+		{name: "stage is the rules'", as: "ta", method: "PATCH", path: p + "/accounts/1", body: `{"stage":"9. Nope"}`,
+			status: 422, field: "stage", want: []string{`is assigned by the lifecycle rules`}},
 		{name: "patch unknown account", as: "ta", method: "PATCH", path: p + "/accounts/999", body: `{"seats":1}`, status: 404},
 		{name: "delete unknown account", as: "admin", method: "DELETE", path: p + "/accounts/999", status: 404},
 		{name: "contacts of unknown account", as: "ta", method: "GET", path: p + "/accounts/999/contacts", status: 404},
