@@ -140,6 +140,14 @@ func TestDemo(t *testing.T) {
 	if resp, body := get("/api/v1/accounts/1/usage?days=7", token); resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"series":{"dau":[`)) {
 		t.Errorf("/api/v1/accounts/1/usage: %d\n%s", resp.StatusCode, body)
 	}
+	// The demo replays half a year of the engine: accounts are assessed
+	// and their health changes are on record.
+	if resp, body := get("/api/v1/accounts/1/lifecycle", token); resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"reason"`)) {
+		t.Errorf("/api/v1/accounts/1/lifecycle: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, body := get("/api/v1/health-changes?limit=1", token); resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"kind":"health"`)) {
+		t.Errorf("/api/v1/health-changes: %d, want a recorded change\n%s", resp.StatusCode, body)
+	}
 	// The printed write key sends product events, as the printed curl
 	// example does.
 	m := keyRe.FindStringSubmatch(printed.String())

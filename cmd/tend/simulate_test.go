@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/date"
@@ -158,4 +163,67 @@ func TestSimulate(t *testing.T) {
 			t.Errorf("tend %v: exit %d, stderr %q; want a failure that says why", args, code, stderr)
 		}
 	}
+}
+
+// TestServeClock: `tend serve --clock` runs the engine as of that day —
+// on 2026-01-20 Borealis is Renewing (renewal 2026-05-15 is 115 days
+// away) and red (its last activity was 31 days before).
+func TestServeClock(t *testing.T) {
+	data := t.TempDir()
+	simFixture(t, data)
+	t.Setenv("TEND_PASSWORD", "correct horse battery")
+	if code, out, errs := tend(t, "user", "add", "--data", data, "--email", "ana@example.com", "--name", "Ana", "--admin"); code != 0 {
+		t.Fatalf("user add: %d %s%s", code, out, errs)
+	}
+	code, token, errs := tend(t, "token", "create", "--data", data, "--user", "ana@example.com")
+	if code != 0 {
+		t.Fatalf("token create: %d %s", code, errs)
+	}
+	token = strings.TrimSpace(token)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--clock", "2026-01-20"}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	base := regexp.MustCompile(`http://\S+`).FindString(line)
+	get := func(path string) map[string]any {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	var acct map[string]any
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		acct = get("/api/v1/accounts/2")
+		if acct["stage"] == "4. Renewing" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if acct["stage"] != "4. Renewing" || acct["health_color"] != "red" {
+		t.Errorf("Borealis on 2026-01-20: %v, %v; want Renewing, red", acct["stage"], acct["health_color"])
+	}
+	h := get("/api/v1/accounts/2/health")
+	if at, _ := h["assessed_at"].(string); !strings.HasPrefix(at, "2026-01-20T00:00") {
+		t.Errorf("assessed at %v, want the clock's 2026-01-20", h["assessed_at"])
+	}
+	cancel()
+	<-done
 }
