@@ -56,6 +56,16 @@ type Facts struct {
 	// Location is the workspace's time zone: dates are days in it (nil is
 	// UTC).
 	Location *time.Location
+	// Docs are the field values of the account's newest doc of each
+	// template, by template key then field key, coerced like traits.
+	Docs map[string]map[string]any
+}
+
+// DocTemplate is a doc template's fields, for `docs.<template>.<field>`;
+// each field is typed like a trait (key, type, enum values).
+type DocTemplate struct {
+	Key    string
+	Fields []account.TraitDef
 }
 
 // Limits on a condition: beyond these it is refused at compile time (nodes)
@@ -85,6 +95,9 @@ type Schema struct {
 	// traitField maps a trait key to its field index in the traits struct.
 	traitField map[string]int
 	traitsType reflect.Type
+	// docs maps a template to its fields; docField locates a field.
+	docs     map[string]map[string]account.TraitDef
+	docField map[[2]string][2]int
 }
 
 // The environment's shape. Field names are Go's; expr names them by tag.
@@ -94,11 +107,34 @@ const (
 	envContacts
 	envNow
 	envLoc
+	envDocs
 )
 
-// NewSchema builds the schema of a workspace's trait definitions.
-func NewSchema(traits []account.TraitDef) *Schema {
-	s := &Schema{traits: map[string]account.TraitDef{}, traitField: map[string]int{}}
+// NewSchema builds the schema of a workspace's trait definitions and doc
+// templates.
+func NewSchema(traits []account.TraitDef, docs ...DocTemplate) *Schema {
+	s := &Schema{traits: map[string]account.TraitDef{}, traitField: map[string]int{},
+		docs: map[string]map[string]account.TraitDef{}, docField: map[[2]string][2]int{}}
+	var docFields []reflect.StructField
+	for _, dt := range docs {
+		if _, dup := s.docs[dt.Key]; dup {
+			continue
+		}
+		fields := map[string]account.TraitDef{}
+		var fs []reflect.StructField
+		for _, f := range dt.Fields {
+			if _, dup := fields[f.Key]; dup {
+				continue
+			}
+			fields[f.Key] = f
+			s.docField[[2]string{dt.Key, f.Key}] = [2]int{len(docFields), len(fs)}
+			fs = append(fs, reflect.StructField{Name: fmt.Sprintf("F%d", len(fs)), Type: traitType(f.Type),
+				Tag: reflect.StructTag(fmt.Sprintf(`expr:%q`, f.Key))})
+		}
+		s.docs[dt.Key] = fields
+		docFields = append(docFields, reflect.StructField{Name: fmt.Sprintf("D%d", len(docFields)), Type: reflect.StructOf(fs),
+			Tag: reflect.StructTag(fmt.Sprintf(`expr:%q`, dt.Key))})
+	}
 	var fields []reflect.StructField
 	for _, d := range traits {
 		if _, dup := s.traits[d.Key]; dup {
@@ -119,6 +155,7 @@ func NewSchema(traits []account.TraitDef) *Schema {
 		{Name: "Now", Type: reflect.TypeFor[time.Time](), Tag: `expr:"now"`},
 		// The location is for the date functions ($env), not for people.
 		{Name: "Loc", Type: reflect.TypeFor[*time.Location](), Tag: `expr:"__loc"`},
+		{Name: "Docs", Type: reflect.StructOf(docFields), Tag: `expr:"docs"`},
 	})
 	return s
 }
@@ -231,9 +268,10 @@ type Program struct {
 	source  string
 	prog    *vm.Program
 	boolean bool
-	// traits are the traits it reads: only these are put in its
-	// environment.
+	// traits and docs are the traits and doc fields it reads: only these
+	// are put in its environment.
 	traits []string
+	docs   [][2]string
 	// parts are the leaves of its and/or/not structure, for Explain,
 	// compiled lazily.
 	tree     ast.Node
@@ -259,7 +297,7 @@ func (s *Schema) compile(src string, boolean bool) (*Program, error) {
 	if err != nil {
 		return nil, position(src, err)
 	}
-	used, err := s.checkNames(src, tree.Node)
+	used, docs, err := s.checkNames(src, tree.Node)
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +339,7 @@ func (s *Schema) compile(src string, boolean bool) (*Program, error) {
 	if err != nil {
 		return nil, position(src, err)
 	}
-	return &Program{schema: s, source: src, prog: prog, boolean: boolean, traits: used, tree: tree.Node}, nil
+	return &Program{schema: s, source: src, prog: prog, boolean: boolean, traits: used, docs: docs, tree: tree.Node}, nil
 }
 
 func describeType(t reflect.Type) string {
@@ -361,21 +399,71 @@ func lineCol(src string, offset int) (int, int) {
 // checkNames reports a name of the account, a trait or a contact role that
 // does not exist, with a suggestion, before expr's checker would (its
 // message names Go types). It returns the traits the condition reads.
-func (s *Schema) checkNames(src string, root ast.Node) ([]string, error) {
+func (s *Schema) checkNames(src string, root ast.Node) ([]string, [][2]string, error) {
 	v := &nameCheck{s: s, src: src}
 	ast.Walk(&root, v)
 	if v.err != nil {
-		return nil, v.err
+		return nil, nil, v.err
 	}
 	slices.Sort(v.used)
-	return slices.Compact(v.used), nil
+	docs := slices.Clone(v.docs)
+	slices.SortFunc(docs, func(a, b [2]string) int { return strings.Compare(a[0]+"."+a[1], b[0]+"."+b[1]) })
+	return slices.Compact(v.used), slices.Compact(docs), nil
 }
 
 type nameCheck struct {
 	s    *Schema
 	src  string
 	used []string
+	docs [][2]string
 	err  error
+}
+
+// checkDoc checks docs.<template>.<field>, which expr sees as a member of a
+// member.
+func (v *nameCheck) checkDoc(m *ast.MemberNode) bool {
+	inner, ok := m.Node.(*ast.MemberNode)
+	if !ok {
+		return false
+	}
+	id, ok := inner.Node.(*ast.IdentifierNode)
+	if !ok || id.Value != "docs" {
+		return false
+	}
+	tmpl, ok1 := inner.Property.(*ast.StringNode)
+	field, ok2 := m.Property.(*ast.StringNode)
+	if !ok1 || !ok2 {
+		return true
+	}
+	fields, known := v.s.docs[tmpl.Value]
+	if !known {
+		keys := make([]string, 0, len(v.s.docs))
+		for k := range v.s.docs {
+			keys = append(keys, k)
+		}
+		msg := fmt.Sprintf("docs.%s is not a doc template", tmpl.Value)
+		if near := nearest(tmpl.Value, keys); near != "" {
+			msg += fmt.Sprintf("; did you mean docs.%s?", near)
+		}
+		line, col := lineCol(v.src, tmpl.Location().From)
+		v.err = &Error{line, col, msg}
+		return true
+	}
+	if _, ok := fields[field.Value]; !ok {
+		keys := make([]string, 0, len(fields))
+		for k := range fields {
+			keys = append(keys, k)
+		}
+		msg := fmt.Sprintf("docs.%s.%s is not a field of the %s template", tmpl.Value, field.Value, tmpl.Value)
+		if near := nearest(field.Value, keys); near != "" {
+			msg += fmt.Sprintf("; did you mean docs.%s.%s?", tmpl.Value, near)
+		}
+		line, col := lineCol(v.src, field.Location().From)
+		v.err = &Error{line, col, msg}
+		return true
+	}
+	v.docs = append(v.docs, [2]string{tmpl.Value, field.Value})
+	return true
 }
 
 func (v *nameCheck) Visit(node *ast.Node) {
@@ -393,7 +481,7 @@ func (v *nameCheck) Visit(node *ast.Node) {
 		// A bare trait or field name: say where it lives.
 		var where string
 		switch {
-		case id.Value == "traits" || id.Value == "account" || id.Value == "contacts" || id.Value == "now":
+		case id.Value == "traits" || id.Value == "account" || id.Value == "contacts" || id.Value == "now" || id.Value == "docs":
 		case v.s.traits[id.Value].Key != "":
 			where = "traits"
 		case slices.Contains(accountNames, id.Value):
@@ -409,6 +497,9 @@ func (v *nameCheck) Visit(node *ast.Node) {
 	}
 	m, ok := (*node).(*ast.MemberNode)
 	if !ok {
+		return
+	}
+	if v.checkDoc(m) {
 		return
 	}
 	id, ok := m.Node.(*ast.IdentifierNode)
@@ -468,6 +559,18 @@ func (v *enumCheck) traitOf(n ast.Node) (account.TraitDef, bool) {
 	if !ok {
 		return account.TraitDef{}, false
 	}
+	if inner, ok := m.Node.(*ast.MemberNode); ok {
+		// docs.<template>.<field>
+		id, _ := inner.Node.(*ast.IdentifierNode)
+		tmpl, ok1 := inner.Property.(*ast.StringNode)
+		field, ok2 := m.Property.(*ast.StringNode)
+		if id == nil || id.Value != "docs" || !ok1 || !ok2 {
+			return account.TraitDef{}, false
+		}
+		d, ok := v.s.docs[tmpl.Value][field.Value]
+		d.Key = "docs." + tmpl.Value + "." + field.Value
+		return d, ok && d.Type == account.TypeEnum
+	}
 	id, ok := m.Node.(*ast.IdentifierNode)
 	prop, ok2 := m.Property.(*ast.StringNode)
 	if !ok || !ok2 || id.Value != "traits" {
@@ -500,7 +603,11 @@ func (v *enumCheck) Visit(node *ast.Node) {
 		for _, s := range strs {
 			if !slices.Contains(d.Values, s.Value) {
 				line, col := lineCol(v.src, s.Location().From)
-				msg := fmt.Sprintf("%q is not a value of traits.%s (%s)", s.Value, d.Key, strings.Join(d.Values, ", "))
+				name := d.Key
+				if !strings.HasPrefix(name, "docs.") {
+					name = "traits." + name
+				}
+				msg := fmt.Sprintf("%q is not a value of %s (%s)", s.Value, name, strings.Join(d.Values, ", "))
 				for _, val := range d.Values {
 					if strings.EqualFold(val, s.Value) {
 						msg += fmt.Sprintf("; did you mean %q?", val)
@@ -580,6 +687,15 @@ func (p *Program) env(f Facts) any {
 	for _, key := range p.traits {
 		if x := traitValue(s.traits[key].Type, f.Traits[key], loc); x.IsValid() {
 			tv.Field(s.traitField[key]).Set(x)
+		}
+	}
+	if len(p.docs) > 0 {
+		dv := v.Field(envDocs)
+		for _, d := range p.docs {
+			if x := traitValue(s.docs[d[0]][d[1]].Type, f.Docs[d[0]][d[1]], loc); x.IsValid() {
+				at := s.docField[d]
+				dv.Field(at[0]).Field(at[1]).Set(x)
+			}
 		}
 	}
 	return v.Interface()

@@ -248,3 +248,36 @@ func BenchmarkEvalStage(b *testing.B) {
 		_, _ = p.Eval(f)
 	}
 }
+
+// TestDocFields: a doc's fields read as docs.<template>.<field> — 004's
+// Renewal Health Assessment rating decides the Lighthouse Program.
+func TestDocFields(t *testing.T) {
+	s := condition.NewSchema(traits, condition.DocTemplate{Key: "health_assessment", Fields: []account.TraitDef{
+		{Key: "rating", Type: account.TypeEnum, Values: []string{"green", "yellow", "red"}},
+		{Key: "reviewed_on", Type: account.TypeDate},
+	}})
+	p, err := s.Compile(`docs.health_assessment.rating in ["yellow", "red"]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := facts()
+	if ok, err := p.Eval(f); ok || err != nil {
+		t.Errorf("without a doc: %v, %v; want false", ok, err)
+	}
+	f.Docs = map[string]map[string]any{"health_assessment": {"rating": "red"}}
+	if ok, err := p.Eval(f); !ok || err != nil {
+		t.Errorf("rated red: %v, %v; want true", ok, err)
+	}
+	if ex := p.Explain(f).String(); !strings.Contains(ex, `docs.health_assessment.rating = "red"`) {
+		t.Errorf("explanation lacks the rating:\n%s", ex)
+	}
+	for src, want := range map[string]string{
+		`docs.health_asessment.rating == "red"`: "did you mean docs.health_assessment?",
+		`docs.health_assessment.ratin == "red"`:  "did you mean docs.health_assessment.rating?",
+		`docs.health_assessment.rating == "Red"`: `"Red" is not a value`,
+	} {
+		if _, err := s.Compile(src); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Compile(%s) = %v, want %q", src, err, want)
+		}
+	}
+}

@@ -207,6 +207,14 @@ type nameVisitor struct{ names []string }
 func (v *nameVisitor) Visit(node *ast.Node) {
 	switch x := (*node).(type) {
 	case *ast.MemberNode:
+		if inner, ok := x.Node.(*ast.MemberNode); ok {
+			id, _ := inner.Node.(*ast.IdentifierNode)
+			tmpl, ok1 := inner.Property.(*ast.StringNode)
+			field, ok2 := x.Property.(*ast.StringNode)
+			if id != nil && id.Value == "docs" && ok1 && ok2 {
+				v.names = append(v.names, "docs."+tmpl.Value+"."+field.Value)
+			}
+		}
 		if id, ok := x.Node.(*ast.IdentifierNode); ok {
 			if prop, ok := x.Property.(*ast.StringNode); ok && (id.Value == "traits" || id.Value == "account" || id.Value == "contacts") {
 				v.names = append(v.names, id.Value+"."+prop.Value)

@@ -24,6 +24,23 @@ func (l *loader) decode(file, path string, n *yaml.Node, v reflect.Value, requir
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
+	switch {
+	case v.Type() == yamlNode:
+		// Kept as written, for a value whose type depends on another
+		// field (a playbook's set value takes its trait's type).
+		v.Set(reflect.ValueOf(*n))
+		return true
+	case v.Kind() == reflect.Pointer:
+		// An optional section: present when given.
+		p := reflect.New(v.Type().Elem())
+		ok := l.decode(file, path, n, p.Elem(), requireAll)
+		v.Set(p)
+		return ok
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String && n.Kind == yaml.ScalarNode && n.Tag != "!!null":
+		// One value where a list of strings goes: to: red.
+		v.Set(reflect.ValueOf([]string{n.Value}).Convert(v.Type()))
+		return true
+	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		if requireAll {
 			l.problem(file, n.Line, "%s needs a value", path)
@@ -81,6 +98,8 @@ func (l *loader) decode(file, path string, n *yaml.Node, v reflect.Value, requir
 	}
 	return true
 }
+
+var yamlNode = reflect.TypeFor[yaml.Node]()
 
 func (l *loader) decodeStruct(file, path string, n *yaml.Node, v reflect.Value, requireAll bool) bool {
 	t := v.Type()

@@ -231,13 +231,20 @@ func (l *loader) unknownFiles() {
 // root reads file as YAML and returns its top-level mapping, falling back
 // to the embedded default when the workspace lacks the file.
 func (l *loader) root(file string) (*yaml.Node, string) {
-	src, err := fs.ReadFile(l.fsys, file)
-	if errors.Is(err, fs.ErrNotExist) && l.dir != "" {
-		src, err = fs.ReadFile(DefaultFiles(), file)
+	fsys := l.fsys
+	if _, err := fs.Stat(fsys, file); errors.Is(err, fs.ErrNotExist) && l.dir != "" {
+		fsys = DefaultFiles()
 	}
+	return l.rootFS(fsys, file), file
+}
+
+// rootFS parses file from fsys and returns its top-level mapping, or nil
+// after reporting why it has none.
+func (l *loader) rootFS(fsys fs.FS, file string) *yaml.Node {
+	src, err := fs.ReadFile(fsys, file)
 	if err != nil {
 		l.problem(file, 0, "cannot read: %s", pathErr(err))
-		return nil, file
+		return nil
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
@@ -248,18 +255,18 @@ func (l *loader) root(file string) (*yaml.Node, string) {
 			msg += ` (quote the comparison: op: ">=")`
 		}
 		l.problem(file, line, "%s", msg)
-		return nil, file
+		return nil
 	}
 	if len(doc.Content) == 0 {
 		l.problem(file, 0, "is empty")
-		return nil, file
+		return nil
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		l.problem(file, root.Line, "must be a mapping of keys to values")
-		return nil, file
+		return nil
 	}
-	return root, file
+	return root
 }
 
 // defaulted reports whether the workspace lacks file, so that the
