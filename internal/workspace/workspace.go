@@ -28,6 +28,7 @@ import (
 
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/condition"
+	"github.com/tendhq/tend/internal/playbook"
 	"github.com/tendhq/tend/internal/lifecycle"
 )
 
@@ -48,6 +49,8 @@ type Workspace struct {
 	// Conditions is the schema conditions compile against: the account's
 	// fields and these traits.
 	Conditions *condition.Schema
+	// Playbooks are the playbooks (playbooks/*.yaml), by file name.
+	Playbooks []*playbook.Playbook
 	// Lifecycle are the segment, program and lifecycle rules
 	// (lifecycle.yaml).
 	Lifecycle lifecycle.Rules
@@ -67,7 +70,7 @@ const (
 	FieldsFile = "fields.yaml"
 )
 
-//go:embed default/*.yaml
+//go:embed default/*.yaml default/playbooks/*.yaml
 var defaultFS embed.FS
 
 // Default returns the handbook's workspace, embedded in the binary.
@@ -177,6 +180,7 @@ func load(fsys fs.FS, dir string) (*Workspace, error) {
 	schema := condition.NewSchema(traits)
 	ws.Health = l.health(traits, traitsValid, schema)
 	ws.Lifecycle = l.lifecycle()
+	ws.Playbooks = l.playbooks(traits, traitsValid, schema, ws.Settings.Location)
 	if len(l.problems) > 0 {
 		slices.SortStableFunc(l.problems, func(a, b Problem) int {
 			if c := strings.Compare(a.File, b.File); c != 0 {

@@ -560,3 +560,96 @@ SELECT holder FROM leases WHERE name = $1;
 
 -- name: ReleaseLease
 DELETE FROM leases WHERE name = $1 AND holder = $2;
+
+-- Playbooks (store/sqlstore/playbooks.go).
+
+-- name: PlaybookStates
+SELECT playbook, enabled, changed_at, changed_by, last_tick FROM playbook_states ORDER BY playbook;
+
+-- name: SavePlaybookState
+INSERT INTO playbook_states (playbook, enabled, changed_at, changed_by, last_tick) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (playbook) DO UPDATE SET enabled = excluded.enabled, changed_at = excluded.changed_at,
+    changed_by = excluded.changed_by, last_tick = excluded.last_tick;
+
+-- name: PlaybookMatches
+SELECT account_id, since FROM playbook_matches WHERE playbook = $1;
+
+-- name: AddMatch
+INSERT INTO playbook_matches (playbook, account_id, since) SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2)
+ON CONFLICT (playbook, account_id) DO NOTHING;
+
+-- name: RemoveMatch
+DELETE FROM playbook_matches WHERE playbook = $1 AND account_id = $2;
+
+-- name: InsertFiring
+INSERT INTO playbook_firings (playbook, account_id, key, kind, trigger, detail, chain, at)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2)
+ON CONFLICT (key) DO NOTHING
+RETURNING id;
+
+-- name: InsertFiringAction
+INSERT INTO playbook_actions (firing_id, playbook, account_id, idx, exit, kind, key, due_at, status)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id;
+
+-- name: CountFirings
+SELECT count(*) FROM playbook_firings WHERE playbook = $1 AND account_id = $2 AND kind = 'fire' AND at >= $3;
+
+-- ListFirings: $1 playbook ('' any), $2 account (0 any), $3 kind ('' any),
+-- $4 and $5 the time range (NULL open; $5 exclusive).
+
+-- name: ListFirings
+SELECT f.id, f.playbook, f.account_id, f.key, f.kind, f.trigger, f.detail, f.chain, f.at, a.name
+FROM playbook_firings f JOIN accounts a ON a.id = f.account_id
+WHERE ($1::text = '' OR f.playbook = $1)
+  AND ($2::bigint = 0 OR f.account_id = $2)
+  AND ($3::text = '' OR f.kind = $3)
+  AND ($4::timestamptz IS NULL OR f.at >= $4)
+  AND ($5::timestamptz IS NULL OR f.at < $5)
+ORDER BY f.at DESC, f.id DESC
+LIMIT $6 OFFSET $7;
+
+-- name: FiringActions
+SELECT id, firing_id, playbook, account_id, idx, exit, kind, key, due_at, status, attempts, result, done_at
+FROM playbook_actions WHERE firing_id = $1 ORDER BY exit, idx;
+
+-- name: FiringsPerDay
+SELECT playbook, at FROM playbook_firings WHERE kind = 'fire' AND at >= $1;
+
+-- name: LastActionErrors
+SELECT playbook, result, done_at FROM playbook_actions WHERE status = 'failed' ORDER BY done_at DESC, id DESC LIMIT 500;
+
+-- name: DueActionIDs
+SELECT id FROM playbook_actions
+WHERE (status = 'pending' AND due_at <= $1) OR (status = 'running' AND claimed_until < $1)
+ORDER BY due_at, id
+LIMIT $2
+FOR UPDATE SKIP LOCKED;
+
+-- name: ClaimAction
+UPDATE playbook_actions SET status = 'running', claimed_until = $2, attempts = attempts + 1
+WHERE id = $1 AND ((status = 'pending' AND due_at <= $3) OR (status = 'running' AND claimed_until < $3));
+
+-- name: GetAction
+SELECT x.id, x.firing_id, x.playbook, x.account_id, x.idx, x.exit, x.kind, x.key, x.due_at, x.status, x.attempts,
+    x.result, x.done_at, f.key, f.chain
+FROM playbook_actions x JOIN playbook_firings f ON f.id = x.firing_id WHERE x.id = $1;
+
+-- name: FinishAction
+UPDATE playbook_actions SET status = $2, result = $3, done_at = $4, due_at = $5, claimed_until = NULL WHERE id = $1;
+
+-- name: CancelPendingActions
+UPDATE playbook_actions SET status = 'cancelled', result = 'cancelled', done_at = $3
+WHERE playbook = $1 AND ($2::bigint = 0 OR account_id = $2) AND status = 'pending';
+
+-- name: InsertSignal
+INSERT INTO signals (account_id, kind, data, at) VALUES ($1, $2, $3, $4);
+
+-- name: TakeSignals
+DELETE FROM signals WHERE id IN (SELECT id FROM signals ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+RETURNING id, account_id, kind, data, at;
+
+-- name: NextCounter
+INSERT INTO counters (name, value) VALUES ($1, 1)
+ON CONFLICT (name) DO UPDATE SET value = counters.value + 1
+RETURNING value;

@@ -1,0 +1,407 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tendhq/tend/internal/derrors"
+	"github.com/tendhq/tend/internal/store"
+)
+
+// PlaybookStates implements store.Playbooks.
+func (db *DB) PlaybookStates(ctx context.Context) (out map[string]store.PlaybookState, err error) {
+	defer derrors.Wrap(&err, "store.PlaybookStates")
+	rows, err := db.r.QueryContext(ctx, db.query("PlaybookStates"))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out = map[string]store.PlaybookState{}
+	for rows.Next() {
+		var s store.PlaybookState
+		if err := rows.Scan(&s.Playbook, &s.Enabled, timeVal{&s.ChangedAt}, &s.ChangedBy, nullTimeVal{&s.LastTick}); err != nil {
+			return nil, err
+		}
+		out[s.Playbook] = s
+	}
+	return out, rows.Err()
+}
+
+// SavePlaybookState implements store.Playbooks.
+func (db *DB) SavePlaybookState(ctx context.Context, s store.PlaybookState) error {
+	var tick any
+	if s.LastTick != nil {
+		tick = db.d.Time(msTime(*s.LastTick))
+	}
+	if _, err := db.w.ExecContext(ctx, db.query("SavePlaybookState"), s.Playbook, s.Enabled, db.d.Time(msTime(s.ChangedAt)),
+		s.ChangedBy, tick); err != nil {
+		return fmt.Errorf("store.SavePlaybookState(%q): %w", s.Playbook, err)
+	}
+	return nil
+}
+
+// PlaybookMatches implements store.Playbooks.
+func (db *DB) PlaybookMatches(ctx context.Context, playbook string) (out map[int64]time.Time, err error) {
+	defer derrors.Wrap(&err, "store.PlaybookMatches(%q)", playbook)
+	rows, err := db.r.QueryContext(ctx, db.query("PlaybookMatches"), playbook)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out = map[int64]time.Time{}
+	for rows.Next() {
+		var id int64
+		var since time.Time
+		if err := rows.Scan(&id, timeVal{&since}); err != nil {
+			return nil, err
+		}
+		out[id] = since
+	}
+	return out, rows.Err()
+}
+
+func (db *DB) saveMatches(ctx context.Context, tx *sql.Tx, ms []store.MatchChange) error {
+	for _, m := range ms {
+		var err error
+		if m.Matching {
+			_, err = tx.ExecContext(ctx, db.query("AddMatch"), m.Playbook, m.AccountID, db.d.Time(msTime(m.At)))
+		} else {
+			_, err = tx.ExecContext(ctx, db.query("RemoveMatch"), m.Playbook, m.AccountID)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SaveMatches implements store.Playbooks.
+func (db *DB) SaveMatches(ctx context.Context, ms []store.MatchChange) (err error) {
+	defer derrors.Wrap(&err, "store.SaveMatches(%d)", len(ms))
+	if len(ms) == 0 {
+		return nil
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error { return db.saveMatches(ctx, tx, ms) })
+}
+
+// RecordFiring implements store.Playbooks.
+func (db *DB) RecordFiring(ctx context.Context, f *store.Firing, ms []store.MatchChange) (inserted bool, err error) {
+	defer derrors.Wrap(&err, "store.RecordFiring(%q)", f.Key)
+	if f.Key == "" || f.Playbook == "" || f.Kind == "" {
+		return false, derrors.New(derrors.Invalid, "a firing needs a key, a playbook and a kind")
+	}
+	detail := string(f.Detail)
+	if detail == "" {
+		detail = "{}"
+	}
+	f.At = msTime(f.At)
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.saveMatches(ctx, tx, ms); err != nil {
+			return err
+		}
+		err := tx.QueryRowContext(ctx, db.query("InsertFiring"), f.Playbook, f.AccountID, f.Key, f.Kind, f.Trigger, detail,
+			f.Chain, db.d.Time(f.At)).Scan(&f.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // fired already, or the account is gone
+		}
+		if err != nil {
+			return err
+		}
+		inserted = true
+		for i := range f.Actions {
+			a := &f.Actions[i]
+			a.FiringID, a.Playbook, a.AccountID = f.ID, f.Playbook, f.AccountID
+			if a.Status == "" {
+				a.Status = store.ActionPending
+			}
+			a.DueAt = msTime(a.DueAt)
+			if err := tx.QueryRowContext(ctx, db.query("InsertFiringAction"), f.ID, f.Playbook, f.AccountID, a.Index, a.Exit,
+				a.Kind, a.Key, db.d.Time(a.DueAt), a.Status).Scan(&a.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return inserted, err
+}
+
+// CountFirings implements store.Playbooks.
+func (db *DB) CountFirings(ctx context.Context, playbook string, accountID int64, since time.Time) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, db.query("CountFirings"), playbook, accountID, db.d.Time(msTime(since))).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store.CountFirings: %w", err)
+	}
+	return n, nil
+}
+
+// ListFirings implements store.Playbooks.
+func (db *DB) ListFirings(ctx context.Context, f store.FiringFilter) (page store.FiringPage, err error) {
+	defer derrors.Wrap(&err, "store.ListFirings")
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	if f.Limit < 0 || f.Limit > 500 {
+		return page, derrors.Field(derrors.Invalid, "limit", "must be between 1 and 500")
+	}
+	offset, err := decodeOffset(f.Cursor)
+	if err != nil {
+		return page, err
+	}
+	timeArg := func(t time.Time) any {
+		if t.IsZero() {
+			return nil
+		}
+		return db.d.Time(msTime(t))
+	}
+	rows, err := db.r.QueryContext(ctx, db.query("ListFirings"), f.Playbook, f.AccountID, f.Kind, timeArg(f.From), timeArg(f.To),
+		f.Limit+1, offset)
+	if err != nil {
+		return page, err
+	}
+	page.Firings = []store.Firing{}
+	for rows.Next() {
+		var x store.Firing
+		var detail string
+		if err := rows.Scan(&x.ID, &x.Playbook, &x.AccountID, &x.Key, &x.Kind, &x.Trigger, &detail, &x.Chain, timeVal{&x.At},
+			&x.AccountName); err != nil {
+			rows.Close()
+			return page, err
+		}
+		x.Detail = json.RawMessage(detail)
+		page.Firings = append(page.Firings, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return page, err
+	}
+	if len(page.Firings) > f.Limit {
+		page.Firings = page.Firings[:f.Limit]
+		page.Next = encodeOffset(offset + f.Limit)
+	}
+	for i := range page.Firings {
+		if page.Firings[i].Actions, err = db.firingActions(ctx, page.Firings[i].ID); err != nil {
+			return page, err
+		}
+	}
+	return page, nil
+}
+
+func scanAction(row interface{ Scan(...any) error }, extra ...any) (store.FiringAction, error) {
+	var a store.FiringAction
+	err := row.Scan(append([]any{&a.ID, &a.FiringID, &a.Playbook, &a.AccountID, &a.Index, &a.Exit, &a.Kind, &a.Key,
+		timeVal{&a.DueAt}, &a.Status, &a.Attempts, &a.Result, nullTimeVal{&a.DoneAt}}, extra...)...)
+	return a, err
+}
+
+func (db *DB) firingActions(ctx context.Context, firingID int64) ([]store.FiringAction, error) {
+	rows, err := db.r.QueryContext(ctx, db.query("FiringActions"), firingID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.FiringAction{}
+	for rows.Next() {
+		a, err := scanAction(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// FiringStats implements store.Playbooks.
+func (db *DB) FiringStats(ctx context.Context, since time.Time) (out map[string]store.FiringStats, err error) {
+	defer derrors.Wrap(&err, "store.FiringStats")
+	out = map[string]store.FiringStats{}
+	get := func(pb string) store.FiringStats {
+		s, ok := out[pb]
+		if !ok {
+			s.PerDay = map[string]int{}
+		}
+		return s
+	}
+	rows, err := db.r.QueryContext(ctx, db.query("FiringsPerDay"), db.d.Time(msTime(since)))
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var pb string
+		var at time.Time
+		if err := rows.Scan(&pb, timeVal{&at}); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		s := get(pb)
+		s.PerDay[at.UTC().Format("2006-01-02")]++
+		s.Total++
+		if s.LastAt == nil || at.After(*s.LastAt) {
+			t := at
+			s.LastAt = &t
+		}
+		out[pb] = s
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = db.r.QueryContext(ctx, db.query("LastActionErrors"))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pb, result string
+		var at *time.Time
+		if err := rows.Scan(&pb, &result, nullTimeVal{&at}); err != nil {
+			return nil, err
+		}
+		if s := get(pb); s.LastError == "" {
+			s.LastError = result
+			out[pb] = s
+		}
+	}
+	return out, rows.Err()
+}
+
+// ClaimDueActions implements store.Playbooks. The ids are picked and
+// claimed in one transaction (on PostgreSQL the pick skips rows another
+// runner has locked), so two runners never run one action.
+func (db *DB) ClaimDueActions(ctx context.Context, now time.Time, claim time.Duration, limit int) (out []store.FiringAction, err error) {
+	defer derrors.Wrap(&err, "store.ClaimDueActions")
+	now = msTime(now)
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, db.query("DueActionIDs"), db.d.Time(now), limit)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			res, err := tx.ExecContext(ctx, db.query("ClaimAction"), id, db.d.Time(now.Add(claim)), db.d.Time(now))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			var fk, chain string
+			a, err := scanAction(tx.QueryRowContext(ctx, db.query("GetAction"), id), &fk, &chain)
+			if err != nil {
+				return err
+			}
+			a.FiringKey, a.Chain = fk, chain
+			out = append(out, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FinishAction implements store.Playbooks.
+func (db *DB) FinishAction(ctx context.Context, id int64, status, result string, at, retryAt time.Time) error {
+	var done any
+	if status != store.ActionPending {
+		done = db.d.Time(msTime(at))
+	}
+	if retryAt.IsZero() {
+		retryAt = at
+	}
+	if _, err := db.w.ExecContext(ctx, db.query("FinishAction"), id, status, result, done, db.d.Time(msTime(retryAt))); err != nil {
+		return fmt.Errorf("store.FinishAction(%d): %w", id, err)
+	}
+	return nil
+}
+
+// CancelPendingActions implements store.Playbooks.
+func (db *DB) CancelPendingActions(ctx context.Context, playbook string, accountID int64, at time.Time) (int, error) {
+	res, err := db.w.ExecContext(ctx, db.query("CancelPendingActions"), playbook, accountID, db.d.Time(msTime(at)))
+	if err != nil {
+		return 0, fmt.Errorf("store.CancelPendingActions(%q): %w", playbook, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// AddSignals implements store.Playbooks.
+func (db *DB) AddSignals(ctx context.Context, ss []store.Signal) (err error) {
+	defer derrors.Wrap(&err, "store.AddSignals(%d)", len(ss))
+	if len(ss) == 0 {
+		return nil
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error { return db.addSignals(ctx, tx, ss) })
+}
+
+// addSignals queues signals inside a caller's transaction, so that a
+// change and the signal it raises commit together.
+func (db *DB) addSignals(ctx context.Context, tx *sql.Tx, ss []store.Signal) error {
+	for _, s := range ss {
+		data := string(s.Data)
+		if data == "" {
+			data = "{}"
+		}
+		at := s.At
+		if at.IsZero() {
+			at = db.now()
+		}
+		if _, err := tx.ExecContext(ctx, db.query("InsertSignal"), s.AccountID, s.Kind, data, db.d.Time(msTime(at))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TakeSignals implements store.Playbooks.
+func (db *DB) TakeSignals(ctx context.Context, limit int) (out []store.Signal, err error) {
+	defer derrors.Wrap(&err, "store.TakeSignals")
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, db.query("TakeSignals"), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s store.Signal
+			var data string
+			if err := rows.Scan(&s.ID, &s.AccountID, &s.Kind, &data, timeVal{&s.At}); err != nil {
+				return err
+			}
+			s.Data = json.RawMessage(data)
+			out = append(out, s)
+		}
+		return rows.Err()
+	})
+	// RETURNING of a DELETE does not promise an order.
+	slices.SortFunc(out, func(a, b store.Signal) int { return cmp.Compare(a.ID, b.ID) })
+	return out, err
+}
+
+// NextCounter implements store.Playbooks.
+func (db *DB) NextCounter(ctx context.Context, name string) (int64, error) {
+	var n int64
+	if err := db.w.QueryRowContext(ctx, db.query("NextCounter"), name).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store.NextCounter(%q): %w", name, err)
+	}
+	return n, nil
+}
