@@ -15,8 +15,10 @@ import (
 
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/assess"
+	"github.com/tendhq/tend/internal/condition"
 	"github.com/tendhq/tend/internal/date"
 	"github.com/tendhq/tend/internal/health"
+	"github.com/tendhq/tend/internal/playbook"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/workspace"
 )
@@ -37,6 +39,8 @@ type AssessorConfig struct {
 	// OnChange, when set, is called with every change the assessor saves
 	// (simulate reports them).
 	OnChange func(accountID int64, name string, at time.Time, changes []assess.Change)
+	// Playbooks, when set, runs the workspace's playbooks after each step.
+	Playbooks *PlaybookConfig
 }
 
 // LeaseAssess names the assessor's lease.
@@ -72,6 +76,9 @@ type Assessor struct {
 	// today is the local day of the last full recompute.
 	today date.Date
 
+	// runner runs the playbooks (nil: none).
+	runner *runner
+
 	stop context.CancelFunc
 	done chan struct{}
 }
@@ -98,8 +105,12 @@ func NewAssessor(cfg AssessorConfig) *Assessor {
 	if loc == nil {
 		loc = time.UTC
 	}
-	return &Assessor{cfg: cfg, st: cfg.Store, ws: cfg.Workspace, log: cfg.Logger, loc: loc,
+	a := &Assessor{cfg: cfg, st: cfg.Store, ws: cfg.Workspace, log: cfg.Logger, loc: loc,
 		inputs: map[int64]*assess.Input{}}
+	if cfg.Playbooks != nil {
+		a.runner = newRunner(a, *cfg.Playbooks)
+	}
+	return a
 }
 
 // Start runs the assessor until Close: while it holds the lease, it steps
@@ -177,7 +188,10 @@ func (a *Assessor) Step(ctx context.Context) error {
 	loaded := a.loaded
 	full := !loaded || today != a.today
 	a.mu.RUnlock()
-	if full {
+	var events []playbook.Event
+	var assessed []int64
+	switch {
+	case full:
 		// The inputs are read whole once (at start, or on taking the lease);
 		// a new day reassesses what memory holds, with the changed accounts
 		// read again.
@@ -186,27 +200,57 @@ func (a *Assessor) Step(ctx context.Context) error {
 			ids = dirty
 		}
 		if ids == nil || len(ids) > 0 {
-			if err := a.reload(ctx, ids); err != nil {
+			if events, err = a.reload(ctx, ids, now); err != nil {
 				a.requeue(ctx, dirty)
 				return err
 			}
 		}
-		if err := a.assess(ctx, nil, now, true); err != nil {
+		moved, err := a.assess(ctx, nil, now, true)
+		if err != nil {
 			return err
 		}
+		events = append(events, moved...)
 		a.mu.Lock()
 		a.loaded, a.today = true, today
+		assessed = a.ids()
 		a.mu.Unlock()
+	case len(dirty) > 0:
+		if events, err = a.reload(ctx, dirty, now); err != nil {
+			a.requeue(ctx, dirty)
+			return err
+		}
+		moved, err := a.assess(ctx, dirty, now, false)
+		if err != nil {
+			return err
+		}
+		events = append(events, moved...)
+		assessed = dirty
+	}
+	if a.runner == nil {
 		return nil
 	}
-	if len(dirty) == 0 {
-		return nil
+	return a.runner.step(ctx, runInput{now: now, full: full, assessed: assessed, events: events})
+}
+
+// ids lists the accounts held. The caller holds mu.
+func (a *Assessor) ids() []int64 {
+	ids := make([]int64, 0, len(a.inputs))
+	for id := range a.inputs {
+		ids = append(ids, id)
 	}
-	if err := a.reload(ctx, dirty); err != nil {
-		a.requeue(ctx, dirty)
-		return err
+	slices.Sort(ids)
+	return ids
+}
+
+// facts are what conditions read about an account as last assessed.
+func (a *Assessor) facts(id int64, now time.Time) (condition.Facts, bool) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	in, ok := a.inputs[id]
+	if !ok {
+		return condition.Facts{}, false
 	}
-	return a.assess(ctx, dirty, now, false)
+	return condition.Facts{Account: in.Account, Traits: in.Traits, Contacts: in.Contacts, Now: now, Location: a.loc}, true
 }
 
 // requeue puts dirty accounts back after a failed reload, by reloading them
@@ -220,8 +264,9 @@ func (a *Assessor) requeue(ctx context.Context, dirty []int64) {
 }
 
 // reload reads the inputs of the given accounts (nil: all) into memory,
-// dropping those that no longer exist.
-func (a *Assessor) reload(ctx context.Context, ids []int64) error {
+// dropping those that no longer exist, and returns the signals their
+// changes raise (none on the first load: nothing changed that Tend saw).
+func (a *Assessor) reload(ctx context.Context, ids []int64, now time.Time) ([]playbook.Event, error) {
 	fresh := map[int64]*assess.Input{}
 	err := a.st.LoadAssessmentInputs(ctx, ids, func(in store.AssessmentInput) error {
 		x := assess.Input(in)
@@ -229,28 +274,33 @@ func (a *Assessor) reload(ctx context.Context, ids []int64) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if ids == nil {
 		a.inputs = fresh
-		return nil
+		return nil, nil
 	}
+	var events []playbook.Event
 	for _, id := range ids {
-		if in, ok := fresh[id]; ok {
-			a.inputs[id] = in
-		} else {
+		in, ok := fresh[id]
+		if !ok {
 			delete(a.inputs, id)
+			continue
 		}
+		if old, had := a.inputs[id]; had {
+			events = append(events, inputEvents(old, in, now)...)
+		}
+		a.inputs[id] = in
 	}
-	return nil
+	return events, nil
 }
 
 // assess recomputes the given accounts (nil: all) at now, saves those whose
 // derived fields moved with their changes, and the day's snapshots: of
 // every account on a full pass, of the changed ones otherwise.
-func (a *Assessor) assess(ctx context.Context, ids []int64, now time.Time, full bool) error {
+func (a *Assessor) assess(ctx context.Context, ids []int64, now time.Time, full bool) ([]playbook.Event, error) {
 	a.mu.RLock()
 	if ids == nil {
 		ids = make([]int64, 0, len(a.inputs))
@@ -284,19 +334,19 @@ func (a *Assessor) assess(ctx context.Context, ids []int64, now time.Time, full 
 	}
 	a.mu.RUnlock()
 	if len(moved) == 0 && len(snaps) == 0 {
-		return nil
+		return nil, nil
 	}
 	saves := make([]store.Assessment, 0, len(moved))
 	changes := make([][]assess.Change, len(moved))
 	for i, m := range moved {
 		prev, err := a.previous(ctx, m.acc)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		changes[i] = assess.Diff(prev, m.state)
 		state, err := json.Marshal(compact(m.state))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sv := store.Assessment{AccountID: m.id, Segment: m.state.Segment, Program: m.state.Program,
 			Stage: m.state.Stage.Stage, Score: m.state.Score(), Color: m.state.Color(), State: state, At: now}
@@ -307,10 +357,10 @@ func (a *Assessor) assess(ctx context.Context, ids []int64, now time.Time, full 
 		saves = append(saves, sv)
 	}
 	if err := a.st.SaveAssessments(ctx, saves); err != nil {
-		return err
+		return nil, err
 	}
 	if err := a.st.SaveHealthSnapshots(ctx, snaps); err != nil {
-		return err
+		return nil, err
 	}
 	a.mu.Lock()
 	for _, m := range moved {
@@ -320,6 +370,18 @@ func (a *Assessor) assess(ctx context.Context, ids []int64, now time.Time, full 
 		}
 	}
 	a.mu.Unlock()
+	var events []playbook.Event
+	for i, m := range moved {
+		for _, c := range changes[i] {
+			if c.Old == "" {
+				// A first value (a new account placed, a first score) is
+				// no change a playbook reacts to: "turned red" means it was
+				// another colour.
+				continue
+			}
+			events = append(events, changeEvent(m.id, c, now))
+		}
+	}
 	if a.cfg.OnChange != nil {
 		for i, m := range moved {
 			if len(changes[i]) > 0 {
@@ -327,7 +389,7 @@ func (a *Assessor) assess(ctx context.Context, ids []int64, now time.Time, full 
 			}
 		}
 	}
-	return nil
+	return events, nil
 }
 
 // differs reports whether an assessment moves any derived field of the

@@ -26,6 +26,8 @@ type Event struct {
 	DocField string
 	Source   string
 	From, To string
+	// Reason is why it happened, when known (a health change's).
+	Reason string
 	// Old and New are a seats_crossed event's seat utilization.
 	Old, New float64
 	At       time.Time
@@ -33,6 +35,9 @@ type Event struct {
 
 // Describe says what happened, for the firing log.
 func (e Event) Describe() string {
+	if e.Reason != "" {
+		return e.Reason
+	}
 	what := e.Kind
 	switch {
 	case e.Trait != "":

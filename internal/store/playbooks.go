@@ -131,9 +131,11 @@ type FiringAction struct {
 	Attempts int        `json:"attempts"`
 	Result   string     `json:"result"`
 	DoneAt   *time.Time `json:"done_at,omitempty"`
-	// FiringKey and Chain are the firing's, filled by ClaimDueActions.
+	// FiringKey, Chain and Trigger are the firing's, filled by
+	// ClaimDueActions.
 	FiringKey string `json:"-"`
 	Chain     string `json:"-"`
+	Trigger   string `json:"-"`
 }
 
 // FiringFilter selects firings.

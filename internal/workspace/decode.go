@@ -36,10 +36,6 @@ func (l *loader) decode(file, path string, n *yaml.Node, v reflect.Value, requir
 		ok := l.decode(file, path, n, p.Elem(), requireAll)
 		v.Set(p)
 		return ok
-	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String && n.Kind == yaml.ScalarNode && n.Tag != "!!null":
-		// One value where a list of strings goes: to: red.
-		v.Set(reflect.ValueOf([]string{n.Value}).Convert(v.Type()))
-		return true
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		if requireAll {

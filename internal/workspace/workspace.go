@@ -56,6 +56,16 @@ type Workspace struct {
 	Lifecycle lifecycle.Rules
 }
 
+// Playbook returns the playbook with that key, or nil.
+func (w *Workspace) Playbook(key string) *playbook.Playbook {
+	for _, p := range w.Playbooks {
+		if p.Key == key {
+			return p
+		}
+	}
+	return nil
+}
+
 // FieldLabel returns the label of an account field, or the field name.
 func (w *Workspace) FieldLabel(field string) string {
 	if l, ok := w.Fields[field]; ok {

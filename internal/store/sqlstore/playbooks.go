@@ -303,12 +303,12 @@ func (db *DB) ClaimDueActions(ctx context.Context, now time.Time, claim time.Dur
 			if n, _ := res.RowsAffected(); n == 0 {
 				continue
 			}
-			var fk, chain string
-			a, err := scanAction(tx.QueryRowContext(ctx, db.query("GetAction"), id), &fk, &chain)
+			var fk, chain, trigger string
+			a, err := scanAction(tx.QueryRowContext(ctx, db.query("GetAction"), id), &fk, &chain, &trigger)
 			if err != nil {
 				return err
 			}
-			a.FiringKey, a.Chain = fk, chain
+			a.FiringKey, a.Chain, a.Trigger = fk, chain, trigger
 			out = append(out, a)
 		}
 		return nil

@@ -632,7 +632,7 @@ WHERE id = $1 AND ((status = 'pending' AND due_at <= $3) OR (status = 'running' 
 
 -- name: GetAction
 SELECT x.id, x.firing_id, x.playbook, x.account_id, x.idx, x.exit, x.kind, x.key, x.due_at, x.status, x.attempts,
-    x.result, x.done_at, f.key, f.chain
+    x.result, x.done_at, f.key, f.chain, f.trigger
 FROM playbook_actions x JOIN playbook_firings f ON f.id = x.firing_id WHERE x.id = $1;
 
 -- name: FinishAction

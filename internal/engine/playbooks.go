@@ -1,0 +1,825 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/assess"
+	"github.com/tendhq/tend/internal/condition"
+	"github.com/tendhq/tend/internal/date"
+	"github.com/tendhq/tend/internal/derrors"
+	"github.com/tendhq/tend/internal/playbook"
+	"github.com/tendhq/tend/internal/store"
+	"github.com/tendhq/tend/internal/team"
+	"github.com/tendhq/tend/internal/workspace"
+)
+
+// Effects are what playbook actions make outside the account record:
+// tasks, docs, notifications. Each takes the action's unique key and must
+// create nothing twice for one key, so that a retried action is harmless.
+type Effects interface {
+	CreateTask(ctx context.Context, t TaskSpec) (ref string, err error)
+	CreateDoc(ctx context.Context, d DocSpec) (ref string, err error)
+	Notify(ctx context.Context, n NotifySpec) (ref string, err error)
+	// CancelTasks closes the open tasks source created on the account.
+	CancelTasks(ctx context.Context, accountID int64, source string) (int, error)
+}
+
+// TaskSpec is a task a playbook creates.
+type TaskSpec struct {
+	Key        string
+	AccountID  int64
+	AssigneeID int64
+	Title      string
+	Body       string
+	Due        date.Date
+	// Source names the playbook: "playbook <key>".
+	Source string
+}
+
+// DocSpec is a doc a playbook creates from a template.
+type DocSpec struct {
+	Key       string
+	AccountID int64
+	Template  string
+	Title     string
+	Source    string
+}
+
+// NotifySpec is a notification to a team member.
+type NotifySpec struct {
+	Key       string
+	AccountID int64
+	User      team.User
+	Channels  []string
+	Title     string
+	Body      string
+	URL       string
+	Source    string
+}
+
+// PlaybookConfig turns the assessor's playbook runner on.
+type PlaybookConfig struct {
+	Effects Effects
+	// BaseURL is Tend's address, for links in texts ({{.account.url}}).
+	BaseURL string
+	// OnFiring, when set, is called with every firing recorded (simulate
+	// reports them).
+	OnFiring func(f store.Firing)
+	// OnAction, when set, is called with every action run and its result.
+	OnAction func(a store.FiringAction, result string, err error)
+}
+
+// maxChain is how many playbooks may trigger one another through their
+// actions before the runner cuts the chain.
+const maxChain = 8
+
+// runner runs the workspace's playbooks after each assessor step: it sees
+// the step's signals, the accounts it assessed (all of them on a new day),
+// the scheduled times that passed, records each firing once under its key,
+// and runs the actions that are due.
+type runner struct {
+	a   *Assessor
+	st  store.Store
+	ws  *workspace.Workspace
+	log *slog.Logger
+	cfg PlaybookConfig
+
+	// matches caches each `when` playbook's matching accounts.
+	matches map[string]map[int64]bool
+	// chains are the playbooks whose set actions just changed an account:
+	// what that account's next firings are caused by.
+	chains map[int64][]string
+}
+
+func newRunner(a *Assessor, cfg PlaybookConfig) *runner {
+	return &runner{a: a, st: a.st, ws: a.ws, log: a.log, cfg: cfg, matches: map[string]map[int64]bool{}, chains: map[int64][]string{}}
+}
+
+// runInput is what one assessor step saw.
+type runInput struct {
+	now      time.Time
+	full     bool
+	assessed []int64
+	events   []playbook.Event
+}
+
+// enabled returns the playbooks that are on, by the team's switch or, when
+// never switched, the file's setting.
+func (r *runner) enabled(ctx context.Context) ([]*playbook.Playbook, map[string]store.PlaybookState, error) {
+	states, err := r.st.PlaybookStates(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []*playbook.Playbook
+	for _, p := range r.ws.Playbooks {
+		on := p.Enabled
+		if s, ok := states[p.Key]; ok {
+			on = s.Enabled
+		}
+		if on {
+			out = append(out, p)
+		}
+	}
+	return out, states, nil
+}
+
+func (r *runner) step(ctx context.Context, in runInput) error {
+	signals, err := r.st.TakeSignals(ctx, 10_000)
+	if err != nil {
+		return err
+	}
+	for _, s := range signals {
+		in.events = append(in.events, signalEvent(s))
+	}
+	pbs, states, err := r.enabled(ctx)
+	if err != nil {
+		return err
+	}
+	chains := r.chains
+	r.chains = map[int64][]string{}
+	for _, p := range pbs {
+		if err := r.evaluate(ctx, p, states[p.Key], in, chains); err != nil {
+			r.log.Error("playbook: evaluate", "playbook", p.Key, "err", err)
+		}
+	}
+	return r.runDue(ctx, in.now)
+}
+
+// evaluate finds a playbook's occurrences in the step and fires them.
+func (r *runner) evaluate(ctx context.Context, p *playbook.Playbook, state store.PlaybookState, in runInput, chains map[int64][]string) error {
+	today := date.Of(in.now.In(r.a.loc))
+	switch p.Trigger.Kind {
+	case playbook.TriggerSignal:
+		for _, e := range in.events {
+			if p.Trigger.Matches(e) {
+				o := playbook.Occurrence{Playbook: p.Key, AccountID: e.AccountID, ID: e.ID, Trigger: e.Describe(), At: in.now}
+				if err := r.fire(ctx, p, o, in.now, chains[e.AccountID], nil); err != nil {
+					return err
+				}
+			}
+		}
+	case playbook.TriggerDate:
+		for _, id := range in.assessed {
+			f, ok := r.a.facts(id, in.now)
+			if !ok {
+				continue
+			}
+			due, on, why := p.Trigger.DateDue(f, today)
+			if !due {
+				continue
+			}
+			o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: "date:" + on.String(), Trigger: why, At: in.now}
+			if err := r.fire(ctx, p, o, in.now, chains[id], nil); err != nil {
+				return err
+			}
+		}
+	case playbook.TriggerWhen:
+		return r.evaluateWhen(ctx, p, in, chains)
+	case playbook.TriggerSchedule:
+		return r.evaluateSchedule(ctx, p, state, in, chains)
+	}
+	return nil
+}
+
+func (r *runner) evaluateWhen(ctx context.Context, p *playbook.Playbook, in runInput, chains map[int64][]string) error {
+	m, ok := r.matches[p.Key]
+	if !ok {
+		saved, err := r.st.PlaybookMatches(ctx, p.Key)
+		if err != nil {
+			return err
+		}
+		m = make(map[int64]bool, len(saved))
+		for id := range saved {
+			m[id] = true
+		}
+		r.matches[p.Key] = m
+	}
+	for _, id := range in.assessed {
+		f, ok := r.a.facts(id, in.now)
+		if !ok {
+			if m[id] {
+				delete(m, id)
+			}
+			continue
+		}
+		holds, err := p.Trigger.When.Eval(f)
+		if err != nil {
+			r.log.Warn("playbook: condition", "playbook", p.Key, "account", id, "err", err)
+			continue
+		}
+		was := m[id]
+		switch {
+		case holds && !was:
+			// Entries are numbered by the firings before them, so that two
+			// entries at one instant (a clock that stands still) are two.
+			n, err := r.st.CountFirings(ctx, p.Key, id, time.Time{})
+			if err != nil {
+				return err
+			}
+			o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: "enter:" + strconv.Itoa(n+1),
+				Trigger: "started to match: " + p.Trigger.When.Source(), At: in.now}
+			change := store.MatchChange{Playbook: p.Key, AccountID: id, Matching: true, At: in.now}
+			if err := r.fire(ctx, p, o, in.now, chains[id], &change); err != nil {
+				return err
+			}
+			m[id] = true
+		case !holds && was:
+			change := store.MatchChange{Playbook: p.Key, AccountID: id, Matching: false, At: in.now}
+			if err := r.exit(ctx, p, id, in.now, change); err != nil {
+				return err
+			}
+			delete(m, id)
+		}
+	}
+	return nil
+}
+
+// maxTicks bounds the scheduled times one step catches up on (a server
+// stopped for a long time does not fire a year of weekly check-ins).
+const maxTicks = 3
+
+func (r *runner) evaluateSchedule(ctx context.Context, p *playbook.Playbook, state store.PlaybookState, in runInput, chains map[int64][]string) error {
+	if state.Playbook == "" {
+		state = store.PlaybookState{Playbook: p.Key, Enabled: true, ChangedAt: in.now, ChangedBy: "tend"}
+	}
+	if state.LastTick == nil {
+		// The schedule starts now: times before Tend first saw it have
+		// passed unseen.
+		t := in.now
+		state.LastTick = &t
+		return r.st.SavePlaybookState(ctx, state)
+	}
+	ticks := p.Trigger.Ticks(*state.LastTick, in.now, 1000)
+	if len(ticks) == 0 {
+		return nil
+	}
+	if len(ticks) > maxTicks {
+		ticks = ticks[len(ticks)-maxTicks:]
+	}
+	r.a.mu.RLock()
+	ids := r.a.ids()
+	r.a.mu.RUnlock()
+	for _, tick := range ticks {
+		for _, id := range ids {
+			o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: "cron:" + tick.UTC().Format(time.RFC3339),
+				Trigger: fmt.Sprintf("scheduled %s (%s)", tick.Format("2006-01-02 15:04 MST"), p.Trigger.Cron), At: in.now}
+			if err := r.fire(ctx, p, o, in.now, chains[id], nil); err != nil {
+				return err
+			}
+		}
+	}
+	last := ticks[len(ticks)-1]
+	state.LastTick = &last
+	return r.st.SavePlaybookState(ctx, state)
+}
+
+// firingDetail is what a firing records of why it fired.
+type firingDetail struct {
+	Trigger   string                 `json:"trigger"`
+	Condition *condition.Explanation `json:"condition,omitempty"`
+	Reentry   string                 `json:"reentry"`
+	Cut       string                 `json:"cut,omitempty"`
+}
+
+// fire records one occurrence as a firing under its key, when the
+// playbook's condition holds and its re-entry rule allows, with its actions
+// scheduled. change, when set, is the match change that goes with it.
+func (r *runner) fire(ctx context.Context, p *playbook.Playbook, o playbook.Occurrence, now time.Time, chain []string,
+	change *store.MatchChange) error {
+	f, ok := r.a.facts(o.AccountID, now)
+	if !ok {
+		return nil
+	}
+	var changes []store.MatchChange
+	if change != nil {
+		changes = []store.MatchChange{*change}
+	}
+	detail := firingDetail{Trigger: o.Trigger, Reentry: string(p.Reentry.Mode)}
+	if p.Condition != nil {
+		ex := p.Condition.Explain(f)
+		detail.Condition = &ex
+		if !ex.Holds {
+			return r.st.SaveMatches(ctx, changes)
+		}
+	}
+	key := p.FiringKey(o, playbook.Term(f))
+	if p.Reentry.Mode == playbook.Limited {
+		n, err := r.st.CountFirings(ctx, p.Key, o.AccountID, now.AddDate(0, 0, -p.Reentry.Days))
+		if err != nil {
+			return err
+		}
+		if n >= p.Reentry.Count {
+			return r.st.SaveMatches(ctx, changes)
+		}
+	}
+	firing := store.Firing{Playbook: p.Key, AccountID: o.AccountID, Key: key, Kind: store.FiringFire, Trigger: o.Trigger, At: now}
+	if slices.Contains(chain, p.Key) || len(chain) >= maxChain {
+		// A loop: this playbook's own actions (through others) triggered
+		// it again. Log it once, run nothing.
+		detail.Cut = fmt.Sprintf("loop cut: %s → %s", strings.Join(chain, " → "), p.Key)
+		firing.Kind, firing.Key = store.FiringCut, key+":cut"
+		r.log.Warn("playbook: loop cut", "playbook", p.Key, "account", o.AccountID, "chain", strings.Join(chain, " → "))
+	} else {
+		for i, a := range p.Actions {
+			firing.Actions = append(firing.Actions, store.FiringAction{Index: i, Kind: string(a.Kind),
+				Key: playbook.ActionKey(key, false, i), DueAt: now.AddDate(0, 0, a.DelayDays)})
+		}
+	}
+	firing.Chain = strings.Join(append(slices.Clone(chain), p.Key), ",")
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	firing.Detail = b
+	inserted, err := r.st.RecordFiring(ctx, &firing, changes)
+	if err != nil {
+		return err
+	}
+	if inserted && r.cfg.OnFiring != nil {
+		r.cfg.OnFiring(firing)
+	}
+	return nil
+}
+
+// exit records an account leaving a `when` playbook and schedules its exit
+// actions, once per entry.
+func (r *runner) exit(ctx context.Context, p *playbook.Playbook, id int64, now time.Time, change store.MatchChange) error {
+	if len(p.ExitActions) == 0 {
+		return r.st.SaveMatches(ctx, []store.MatchChange{change})
+	}
+	n, err := r.st.CountFirings(ctx, p.Key, id, time.Time{})
+	if err != nil {
+		return err
+	}
+	key := fmt.Sprintf("pb:%s:%d:exit:%d", p.Key, id, n)
+	firing := store.Firing{Playbook: p.Key, AccountID: id, Key: key, Kind: store.FiringExit, At: now,
+		Trigger: "stopped matching: " + p.Trigger.When.Source()}
+	for i, a := range p.ExitActions {
+		firing.Actions = append(firing.Actions, store.FiringAction{Index: i, Exit: true, Kind: string(a.Kind),
+			Key: playbook.ActionKey(key, true, i), DueAt: now.AddDate(0, 0, a.DelayDays)})
+	}
+	b, _ := json.Marshal(firingDetail{Trigger: firing.Trigger, Reentry: string(p.Reentry.Mode)})
+	firing.Detail = b
+	inserted, err := r.st.RecordFiring(ctx, &firing, []store.MatchChange{change})
+	if err == nil && inserted && r.cfg.OnFiring != nil {
+		r.cfg.OnFiring(firing)
+	}
+	return err
+}
+
+// Claim timing: an action is claimed for actionClaim; a failed one is
+// retried after actionRetry, up to maxAttempts.
+const (
+	actionClaim = 2 * time.Minute
+	actionRetry = 5 * time.Minute
+	maxAttempts = 5
+)
+
+// runDue runs the actions that are due.
+func (r *runner) runDue(ctx context.Context, now time.Time) error {
+	for {
+		due, err := r.st.ClaimDueActions(ctx, now, actionClaim, 200)
+		if err != nil {
+			return err
+		}
+		for _, act := range due {
+			result, runErr := r.run(ctx, act, now)
+			status, retry := store.ActionDone, time.Time{}
+			switch {
+			case runErr == errSkipped:
+				status, runErr = store.ActionSkipped, nil
+			case runErr != nil && act.Attempts < maxAttempts && !derrors.Is(runErr, derrors.Invalid) && !derrors.Is(runErr, derrors.NotFound):
+				status, retry, result = store.ActionPending, now.Add(actionRetry), "retrying: "+runErr.Error()
+			case runErr != nil:
+				status, result = store.ActionFailed, runErr.Error()
+			}
+			if err := r.st.FinishAction(ctx, act.ID, status, result, now, retry); err != nil {
+				return err
+			}
+			if r.cfg.OnAction != nil {
+				r.cfg.OnAction(act, result, runErr)
+			}
+			if runErr != nil {
+				r.log.Warn("playbook: action", "playbook", act.Playbook, "account", act.AccountID, "action", act.Kind, "err", runErr)
+			}
+		}
+		if len(due) < 200 {
+			return nil
+		}
+	}
+}
+
+// errSkipped marks an action that had nothing to do (a playbook removed
+// from the workspace, an account deleted).
+var errSkipped = derrors.New(derrors.NotFound, "skipped")
+
+// run performs one action and says what it did.
+func (r *runner) run(ctx context.Context, act store.FiringAction, now time.Time) (string, error) {
+	p := r.ws.Playbook(act.Playbook)
+	if p == nil {
+		return "", errSkipped
+	}
+	list := p.Actions
+	if act.Exit {
+		list = p.ExitActions
+	}
+	if act.Index >= len(list) || string(list[act.Index].Kind) != act.Kind {
+		return "", errSkipped // the playbook was edited since it fired
+	}
+	a := list[act.Index]
+	acc, err := r.st.GetAccount(ctx, act.AccountID)
+	if derrors.Is(err, derrors.NotFound) {
+		return "", errSkipped
+	}
+	if err != nil {
+		return "", err
+	}
+	data, people, err := r.templateData(ctx, p, acc, act.Trigger, now)
+	if err != nil {
+		return "", err
+	}
+	source := "playbook " + p.Key
+	actor := account.System("playbook "+p.Name, account.SourceManual)
+	switch a.Kind {
+	case playbook.ActionNote:
+		body, err := playbook.Render(a.Body, data)
+		if err != nil {
+			return "", derrors.New(derrors.Invalid, "note: %v", err)
+		}
+		act := account.Activity{AccountID: acc.ID, Kind: account.ActivityNote, Actor: actor.Name, Body: body, At: now}
+		if err := r.st.AddActivity(ctx, &act); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("note %d added", act.ID), nil
+	case playbook.ActionSet:
+		return r.set(ctx, p, a, acc, actor, act)
+	case playbook.ActionAssign:
+		return r.assign(ctx, p, a, acc, actor)
+	case playbook.ActionRun:
+		other := r.ws.Playbook(a.Run)
+		if other == nil {
+			return "", derrors.New(derrors.Invalid, "run: playbook %q is not in the workspace", a.Run)
+		}
+		o := playbook.Occurrence{Playbook: other.Key, AccountID: acc.ID, ID: "run:" + act.Key,
+			Trigger: fmt.Sprintf("run by playbook %s", p.Key), At: now}
+		chain := strings.Split(act.Chain, ",")
+		if err := r.fire(ctx, other, o, now, chain, nil); err != nil {
+			return "", err
+		}
+		return "ran playbook " + other.Key, nil
+	}
+	if r.cfg.Effects == nil {
+		return "", derrors.New(derrors.Invalid, "%s: this server does not make tasks, docs or notifications", a.Kind)
+	}
+	switch a.Kind {
+	case playbook.ActionTask:
+		title, err := playbook.Render(a.Title, data)
+		if err != nil {
+			return "", derrors.New(derrors.Invalid, "task title: %v", err)
+		}
+		body, err := playbook.Render(a.Body, data)
+		if err != nil {
+			return "", derrors.New(derrors.Invalid, "task body: %v", err)
+		}
+		who, note, err := r.recipient(ctx, a.To, acc, people)
+		if err != nil {
+			return "", err
+		}
+		ref, err := r.cfg.Effects.CreateTask(ctx, TaskSpec{Key: act.Key, AccountID: acc.ID, AssigneeID: who.ID, Title: title, Body: body,
+			Due: date.Of(now.In(r.a.loc)).AddDays(a.DueDays), Source: source})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s for %s%s", ref, who.Email, note), nil
+	case playbook.ActionDoc:
+		title, err := playbook.Render(a.Title, data)
+		if err != nil {
+			return "", derrors.New(derrors.Invalid, "doc title: %v", err)
+		}
+		return r.cfg.Effects.CreateDoc(ctx, DocSpec{Key: act.Key, AccountID: acc.ID, Template: a.Template, Title: title, Source: source})
+	case playbook.ActionNotify:
+		title, err := playbook.Render(a.Title, data)
+		if err != nil {
+			return "", derrors.New(derrors.Invalid, "notify title: %v", err)
+		}
+		body, err := playbook.Render(a.Body, data)
+		if err != nil {
+			return "", derrors.New(derrors.Invalid, "notify body: %v", err)
+		}
+		who, note, err := r.recipient(ctx, a.To, acc, people)
+		if err != nil {
+			return "", err
+		}
+		ref, err := r.cfg.Effects.Notify(ctx, NotifySpec{Key: act.Key, AccountID: acc.ID, User: who, Channels: a.Channels,
+			Title: title, Body: body, URL: r.accountURL(acc.ID), Source: source})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s to %s%s", ref, who.Email, note), nil
+	case playbook.ActionCancelTasks:
+		n, err := r.cfg.Effects.CancelTasks(ctx, acc.ID, source)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d open tasks cancelled", n), nil
+	}
+	return "", derrors.New(derrors.Invalid, "unknown action %q", a.Kind)
+}
+
+func (r *runner) accountURL(id int64) string {
+	if r.cfg.BaseURL == "" {
+		return fmt.Sprintf("/accounts/%d", id)
+	}
+	return strings.TrimSuffix(r.cfg.BaseURL, "/") + fmt.Sprintf("/accounts/%d", id)
+}
+
+// templateData is what an action's texts read, and the account's people by
+// role.
+func (r *runner) templateData(ctx context.Context, p *playbook.Playbook, acc account.Account, trigger string, now time.Time) (playbook.TemplateData, map[string]*team.User, error) {
+	users, err := r.st.ListUsers(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := map[int64]*team.User{}
+	var manager *team.User
+	for i := range users {
+		u := &users[i]
+		byID[u.ID] = u
+		if manager == nil && u.Role == team.Manager && !u.Disabled {
+			manager = u
+		}
+	}
+	people := map[string]*team.User{"manager": manager}
+	person := func(role string, id *int64) map[string]any {
+		if id != nil {
+			if u, ok := byID[*id]; ok && !u.Disabled {
+				people[role] = u
+				return map[string]any{"name": u.Name, "email": u.Email}
+			}
+		}
+		return map[string]any{"name": "", "email": ""}
+	}
+	traits := map[string]any{}
+	for _, d := range r.ws.Traits.All() {
+		traits[d.Key] = nil
+	}
+	if f, ok := r.a.facts(acc.ID, now); ok {
+		for k, v := range f.Traits {
+			traits[k] = v
+		}
+	}
+	dateText := func(d date.Date) string {
+		if d.IsZero() {
+			return ""
+		}
+		return d.String()
+	}
+	var score any
+	if acc.HealthScore != nil {
+		score = strconv.FormatFloat(*acc.HealthScore, 'f', 2, 64)
+	}
+	data := playbook.TemplateData{
+		"account": map[string]any{"id": acc.ID, "name": acc.Name, "domain": acc.Domain, "external_id": acc.ExternalID,
+			"estimated_developers": acc.EstimatedDevelopers, "arr": acc.ARR, "seats": acc.Seats, "support_level": acc.SupportLevel,
+			"expected_close_date": dateText(acc.ExpectedCloseDate), "close_date": dateText(acc.CloseDate),
+			"renewal_date": dateText(acc.RenewalDate), "entitlements": strings.Join(acc.Entitlements, ", "),
+			"deployment": acc.Deployment, "segment": acc.Segment, "program": acc.Program, "stage": acc.Stage,
+			"health_score": score, "health_color": acc.HealthColor, "url": r.accountURL(acc.ID)},
+		"traits":   traits,
+		"owner":    person("owner", acc.OwnerID),
+		"ae":       person("ae", acc.AEID),
+		"ce":       person("ce", acc.CEID),
+		"ie":       person("ie", acc.IEID),
+		"manager":  map[string]any{"name": "", "email": ""},
+		"today":    date.Of(now.In(r.a.loc)).String(),
+		"playbook": map[string]any{"name": p.Name, "key": p.Key},
+		"trigger":  trigger,
+	}
+	if manager != nil {
+		data["manager"] = map[string]any{"name": manager.Name, "email": manager.Email}
+	}
+	return data, people, nil
+}
+
+// recipient resolves an assignee or recipient: a role on the account (an
+// unfilled role falls back to the owner TA, then to a manager, and says
+// so), or a team member's email.
+func (r *runner) recipient(ctx context.Context, to string, acc account.Account, people map[string]*team.User) (team.User, string, error) {
+	if strings.Contains(to, "@") {
+		u, err := r.st.GetUserByEmail(ctx, to)
+		if err != nil {
+			return team.User{}, "", derrors.New(derrors.Invalid, "no team member %s", to)
+		}
+		return u, "", nil
+	}
+	if u := people[to]; u != nil {
+		return *u, "", nil
+	}
+	for _, fallback := range []string{"owner", "manager"} {
+		if u := people[fallback]; u != nil && fallback != to {
+			return *u, fmt.Sprintf(" (the account has no %s)", to), nil
+		}
+	}
+	return team.User{}, "", derrors.New(derrors.Invalid, "the account has no %s, no owner TA, and the team has no manager", to)
+}
+
+// set writes a trait or a field, and marks the account as changed by this
+// playbook: what fires next because of it is in its chain.
+func (r *runner) set(ctx context.Context, p *playbook.Playbook, a playbook.Action, acc account.Account, actor account.Actor,
+	act store.FiringAction) (string, error) {
+	if a.Trait != "" {
+		changes, err := r.st.SetTraits(ctx, []account.TraitWrite{{AccountID: acc.ID, Key: a.Trait, Value: a.Value}}, actor)
+		if err != nil {
+			return "", err
+		}
+		if len(changes) == 0 {
+			return fmt.Sprintf("%s was already %v", a.Trait, a.Value), nil
+		}
+	} else {
+		_, err := r.st.ModifyAccount(ctx, acc.ID, func(x *account.Account) error {
+			switch a.Field {
+			case "support_level":
+				x.SupportLevel, _ = a.Value.(string)
+			case "deployment":
+				x.Deployment, _ = a.Value.(string)
+			}
+			return nil
+		}, actor)
+		if err != nil {
+			return "", err
+		}
+	}
+	r.chains[acc.ID] = strings.Split(act.Chain, ",")
+	what := a.Trait
+	if what == "" {
+		what = a.Field
+	}
+	return fmt.Sprintf("%s set to %v", what, a.Value), nil
+}
+
+// roleTeam is the team role whose members an assignment picks from when it
+// names none.
+var roleTeam = map[string]team.Role{"owner": team.TA, "ae": team.AE, "ce": team.CE, "ie": team.CE}
+
+// assign gives the account a member for a role, by the strategy.
+func (r *runner) assign(ctx context.Context, p *playbook.Playbook, a playbook.Action, acc account.Account, actor account.Actor) (string, error) {
+	users, err := r.st.ListUsers(ctx)
+	if err != nil {
+		return "", err
+	}
+	var pool []team.User
+	for _, u := range users {
+		if u.Disabled {
+			continue
+		}
+		if len(a.Users) > 0 {
+			if slices.ContainsFunc(a.Users, func(e string) bool { return strings.EqualFold(e, u.Email) }) {
+				pool = append(pool, u)
+			}
+		} else if u.Role == roleTeam[a.Role] {
+			pool = append(pool, u)
+		}
+	}
+	if len(pool) == 0 {
+		return "", derrors.New(derrors.Invalid, "assign %s: no enabled team member to choose from", a.Role)
+	}
+	roleOf := func(x account.Account) *int64 {
+		return map[string]*int64{"owner": x.OwnerID, "ae": x.AEID, "ce": x.CEID, "ie": x.IEID}[a.Role]
+	}
+	var pick team.User
+	switch a.Strategy {
+	case "fixed":
+		pick = pool[0]
+	case "round_robin":
+		n, err := r.st.NextCounter(ctx, "assign:"+p.Key+":"+a.Role)
+		if err != nil {
+			return "", err
+		}
+		pick = pool[int((n-1)%int64(len(pool)))]
+	case "fewest_accounts", "least_arr":
+		// Counted over the book the assessor holds.
+		load := map[int64]int64{}
+		r.a.mu.RLock()
+		for _, in := range r.a.inputs {
+			if id := roleOf(in.Account); id != nil {
+				if a.Strategy == "least_arr" {
+					load[*id] += in.Account.ARR
+				} else {
+					load[*id]++
+				}
+			}
+		}
+		r.a.mu.RUnlock()
+		pick = pool[0]
+		for _, u := range pool[1:] {
+			if load[u.ID] < load[pick.ID] {
+				pick = u
+			}
+		}
+	}
+	_, err = r.st.ModifyAccount(ctx, acc.ID, func(x *account.Account) error {
+		id := pick.ID
+		switch a.Role {
+		case "owner":
+			x.OwnerID = &id
+		case "ae":
+			x.AEID = &id
+		case "ce":
+			x.CEID = &id
+		case "ie":
+			x.IEID = &id
+		}
+		return nil
+	}, actor)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s assigned to %s (%s)", a.Role, pick.Email, a.Strategy), nil
+}
+
+// inputEvents are the signals of an account's inputs changing: traits and
+// fields, the first usage ping, seat utilization rising.
+func inputEvents(old, new *assess.Input, now time.Time) []playbook.Event {
+	id := new.Account.ID
+	stamp := strconv.FormatInt(now.UnixMilli(), 10)
+	var out []playbook.Event
+	keys := make([]string, 0, len(new.Traits)+len(old.Traits))
+	for k := range new.Traits {
+		keys = append(keys, k)
+	}
+	for k := range old.Traits {
+		if _, ok := new.Traits[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		ov, nv := old.Traits[k], new.Traits[k]
+		if fmt.Sprint(ov) == fmt.Sprint(nv) && (ov == nil) == (nv == nil) {
+			continue
+		}
+		out = append(out, playbook.Event{Kind: playbook.SignalTraitChanged, AccountID: id, ID: "trait:" + k + ":" + stamp,
+			Trait: k, From: valueText(ov), To: valueText(nv), At: now})
+		switch k {
+		case "first_usage_ping":
+			if ov == nil && nv != nil {
+				out = append(out, playbook.Event{Kind: playbook.SignalFirstUsage, AccountID: id, ID: "first_ping", To: valueText(nv), At: now})
+			}
+		case "seat_utilization":
+			o, _ := ov.(float64)
+			n, ok := nv.(float64)
+			if ok && n > o {
+				out = append(out, playbook.Event{Kind: playbook.SignalSeatsCrossed, AccountID: id, ID: "seats:" + stamp, Old: o, New: n, At: now})
+			}
+		}
+	}
+	for _, c := range account.Diff(old.Account, new.Account) {
+		out = append(out, playbook.Event{Kind: playbook.SignalFieldChanged, AccountID: id, ID: "field:" + c.Field + ":" + stamp,
+			Field: c.Field, From: c.Old, To: c.New, At: now})
+	}
+	return out
+}
+
+func valueText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+// changeEvent is the signal of an assessment change.
+func changeEvent(id int64, c assess.Change, now time.Time) playbook.Event {
+	kind := map[string]string{assess.KindStage: playbook.SignalStageChanged, assess.KindHealth: playbook.SignalHealthChanged,
+		assess.KindSegment: playbook.SignalSegmentChanged, assess.KindProgram: playbook.SignalProgramChanged}[c.Kind]
+	e := playbook.Event{Kind: kind, AccountID: id, ID: c.Kind + ":" + strconv.FormatInt(now.UnixMilli(), 10), From: c.Old, To: c.New, At: now}
+	if c.Kind == assess.KindHealth {
+		e.Reason = c.Reason // for {{.trigger}}: which metrics moved
+	}
+	return e
+}
+
+// signalEvent reads a queued signal.
+func signalEvent(s store.Signal) playbook.Event {
+	var d struct {
+		Feature  string `json:"feature"`
+		Template string `json:"template"`
+		Field    string `json:"field"`
+		Source   string `json:"source"`
+		From     string `json:"from"`
+		To       string `json:"to"`
+	}
+	_ = json.Unmarshal(s.Data, &d)
+	return playbook.Event{Kind: s.Kind, AccountID: s.AccountID, ID: "signal:" + strconv.FormatInt(s.ID, 10), Feature: d.Feature,
+		Template: d.Template, DocField: d.Field, Source: d.Source, From: d.From, To: d.To, At: s.At}
+}
