@@ -272,7 +272,7 @@ func TestDocFields(t *testing.T) {
 		t.Errorf("explanation lacks the rating:\n%s", ex)
 	}
 	for src, want := range map[string]string{
-		`docs.health_asessment.rating == "red"`: "did you mean docs.health_assessment?",
+		`docs.health_asessment.rating == "red"`:  "did you mean docs.health_assessment?",
 		`docs.health_assessment.ratin == "red"`:  "did you mean docs.health_assessment.rating?",
 		`docs.health_assessment.rating == "Red"`: `"Red" is not a value`,
 	} {

@@ -28,8 +28,8 @@ import (
 
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/condition"
-	"github.com/tendhq/tend/internal/playbook"
 	"github.com/tendhq/tend/internal/lifecycle"
+	"github.com/tendhq/tend/internal/playbook"
 )
 
 // Workspace is a loaded, validated set of definitions.
