@@ -38,7 +38,13 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		models = append(models, fmt.Sprintf("%q (%d categories, %d metrics; %s)", m.Name, len(m.Categories), metrics, when))
 	}
-	fmt.Fprintf(stdout, "workspace %s is valid: %d traits, health models %s, lifecycle rules, time zone %s\n",
-		orDefault(f.workspace), len(ws.Traits.All()), strings.Join(models, ", "), ws.Settings.TimeZone)
+	enabled := 0
+	for _, p := range ws.Playbooks {
+		if p.Enabled {
+			enabled++
+		}
+	}
+	fmt.Fprintf(stdout, "workspace %s is valid: %d traits, health models %s, lifecycle rules, %d playbooks (%d enabled), time zone %s\n",
+		orDefault(f.workspace), len(ws.Traits.All()), strings.Join(models, ", "), len(ws.Playbooks), enabled, ws.Settings.TimeZone)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"path"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"text/template"
@@ -528,11 +529,16 @@ func (l *loader) setAction(file string, n *yaml.Node, d *setDoc, traits []accoun
 	a.Value = v
 }
 
-// templateError drops text/template's "template: name:" prefix.
+// missingKey is text/template's message for a name the data lacks.
+var missingKey = regexp.MustCompile(`^\S+:(\d+):(\d+): executing "[^"]*" at <([^>]*)>: map has no entry for key "([^"]*)"$`)
+
+// templateError says what is wrong with a text in the words of the file:
+// "{{.account.nmae}} at line 1, column 10: nmae is not a name texts can
+// use".
 func templateError(err error) string {
-	s := err.Error()
-	if _, rest, ok := strings.Cut(s, ": "); ok && strings.HasPrefix(s, "template:") {
-		return rest
+	s := strings.TrimPrefix(err.Error(), "template: ")
+	if m := missingKey.FindStringSubmatch(s); m != nil {
+		return fmt.Sprintf("{{%s}} at line %s, column %s: %q is not a name texts can use (see docs/playbooks.md)", m[3], m[1], m[2], m[4])
 	}
 	return s
 }

@@ -73,6 +73,9 @@ func writeWorkspace(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -644,5 +647,126 @@ func TestHealthModelFor(t *testing.T) {
 	}
 	if _, ok := ws.HealthModel("nope"); ok {
 		t.Error("HealthModel(nope) found a model")
+	}
+}
+
+// TestPlaybookProblems: every mistake in a playbook file is reported at its
+// line (and column, in a condition).
+func TestPlaybookProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		file string
+		want []string
+	}{
+		{"a condition with a typo", `name: X
+trigger: {when: "traits.usage_scor > 1"}
+actions:
+  - note: {body: hi}
+`, []string{"DIR/playbooks/x.yaml:2:25: traits.usage_scor is not a trait in traits.yaml; did you mean traits.usage_score?"}},
+		{"a condition that is not true or false", `name: X
+trigger: {signal: stage_changed}
+condition: account.seats
+actions:
+  - note: {body: hi}
+`, []string{"DIR/playbooks/x.yaml:3:12: a condition must be true or false, but this is a number"}},
+		{"two trigger kinds, an unknown signal setting", `name: X
+trigger:
+  when: account.seats > 1
+  date: renewal_date
+actions:
+  - note: {body: hi}
+`, []string{"DIR/playbooks/x.yaml:3: a trigger is exactly one of when, signal, date or cron, got when and date"}},
+		{"signals and their filters", `name: X
+trigger:
+  signal: stage_changd
+actions:
+  - note: {body: hi}
+`, []string{`DIR/playbooks/x.yaml:3: signal "stage_changd" is not one of stage_changed, health_changed, segment_changed, program_changed, trait_changed, field_changed, first_usage_ping, feature_first_used, seats_crossed, doc_field_changed, task_done, survey_answered`}},
+		{"a filter the signal does not take", `name: X
+trigger: {signal: seats_crossed, fraction: 0.9, trait: ta_pulse}
+actions:
+  - note: {body: hi}
+`, []string{"DIR/playbooks/x.yaml:2: trait is not a setting of a signal trigger (it takes signal, fraction)"}},
+		{"a bad cron, a bad date field", `name: X
+trigger: {cron: "0 9 * *"}
+actions:
+  - note: {body: hi}
+`, []string{`DIR/playbooks/x.yaml:2: cron "0 9 * *": expected exactly 5 fields, found 4: [0 9 * *]`}},
+		{"actions", `name: X
+trigger: {date: renewal_dat, offset_days: -120}
+reentry: twice
+actions:
+  - note: {body: "{{.account.nmae}}"}
+  - task: {title: Call, assignee: cfo}
+  - notify: {title: Hi, channels: [pigeon]}
+  - set: {field: stage, value: "4. Renewing"}
+  - set: {trait: usage_score, value: 1}
+  - set: {trait: ta_pulse, value: Great}
+  - run: nope
+  - {note: {body: a}, task: {title: b}}
+`, []string{
+			`DIR/playbooks/x.yaml:2: date "renewal_dat" is not one of expected_close_date, close_date, renewal_date or traits.<a date trait>`,
+			`DIR/playbooks/x.yaml:3: reentry "twice" is not one of once, once_per_term, every_time, limited`,
+			`DIR/playbooks/x.yaml:5: note.body: {{.account.nmae}} at line 1, column 10: "nmae" is not a name texts can use (see docs/playbooks.md)`,
+			`DIR/playbooks/x.yaml:6: "cfo" is not a role (owner, ae, ce, ie, manager) or a team member's email`,
+			`DIR/playbooks/x.yaml:7: channel "pigeon" is not one of inbox, email, slack, webhook`,
+			`DIR/playbooks/x.yaml:8: stage is assigned by the lifecycle rules (lifecycle.yaml), not by playbooks`,
+			`DIR/playbooks/x.yaml:9: usage_score is computed by Tend and cannot be set`,
+			`DIR/playbooks/x.yaml:10: value for ta_pulse: "Great" is not one of Healthy, Concerning, Poor`,
+			"DIR/playbooks/x.yaml:12: an action is exactly one of task, doc, note, notify, set, assign, run or cancel_tasks, got task and note",
+			`DIR/playbooks/x.yaml:1: run: "nope" is not a playbook of the workspace`,
+		}},
+		{"unknown keys", `name: X
+trigger: {signal: task_done}
+actoins: []
+`, []string{`DIR/playbooks/x.yaml:3: unknown key "actoins" (want one of name, description, enabled, trigger, condition, reentry, limit, actions, exit_actions)`}},
+		{"exit actions without a when trigger", `name: X
+trigger: {signal: task_done}
+actions: [{note: {body: a}}]
+exit_actions: [{cancel_tasks: true}]
+`, []string{"DIR/playbooks/x.yaml:1: exit_actions: only a `when` trigger has an exit (the account stops matching)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeWorkspace(t, map[string]string{"playbooks/x.yaml": tc.file})
+			_, err := workspace.Load(dir)
+			if err == nil {
+				t.Fatal("Load succeeded, want errors")
+			}
+			got := strings.Split(strings.ReplaceAll(err.Error(), dir, "DIR"), "\n")
+			slices.Sort(got)
+			want := slices.Clone(tc.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+// TestDefaultPlaybooks: the handbook's playbooks load, each with its
+// trigger (DESIGN.md §3).
+func TestDefaultPlaybooks(t *testing.T) {
+	ws, err := workspace.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, p := range ws.Playbooks {
+		got[p.Key] = string(p.Trigger.Kind)
+	}
+	for key, kind := range map[string]string{"ta_assigned": "signal", "handoff": "date", "production_license": "date",
+		"renewal": "date", "seats_90": "signal", "seats_100": "signal", "health_red": "signal", "success_plan": "schedule", "qbr": "schedule"} {
+		if got[key] != kind {
+			t.Errorf("playbook %s: trigger %q, want %q", key, got[key], kind)
+		}
+	}
+	// A workspace without a playbooks directory gets the default's.
+	dir := writeWorkspace(t, map[string]string{"settings.yaml": "timezone: UTC\n"})
+	own, err := workspace.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(own.Playbooks) != len(ws.Playbooks) {
+		t.Errorf("a workspace without playbooks/ has %d playbooks, want the default's %d", len(own.Playbooks), len(ws.Playbooks))
 	}
 }
