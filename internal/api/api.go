@@ -129,6 +129,15 @@ func (a *API) routes() []route {
 		{"GET", p + "/health-changes", reader, a.healthChanges},
 		{"GET", p + "/health/distribution", reader, a.healthDistribution},
 
+		{"GET", p + "/playbooks", reader, a.listPlaybooks},
+		{"GET", p + "/playbooks/{key}", reader, a.getPlaybook},
+		{"POST", p + "/playbooks/{key}/enable", lead, a.enablePlaybook},
+		{"POST", p + "/playbooks/{key}/disable", lead, a.disablePlaybook},
+		{"GET", p + "/playbooks/{key}/preview", reader, a.previewPlaybook},
+		{"GET", p + "/playbooks/{key}/why", reader, a.playbookWhy},
+		{"GET", p + "/playbooks/{key}/firings", reader, a.playbookFirings},
+		{"GET", p + "/accounts/{id}/firings", reader, a.accountFirings},
+
 		{"GET", p + "/users", reader, a.listUsers},
 		{"POST", p + "/users", admin, a.createUser},
 		{"GET", p + "/users/{id}", reader, a.getUser},

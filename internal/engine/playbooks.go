@@ -28,7 +28,8 @@ type Effects interface {
 	CreateTask(ctx context.Context, t TaskSpec) (ref string, err error)
 	CreateDoc(ctx context.Context, d DocSpec) (ref string, err error)
 	Notify(ctx context.Context, n NotifySpec) (ref string, err error)
-	// CancelTasks closes the open tasks source created on the account.
+	// CancelTasks closes the open tasks source created on the account (0:
+	// on every account).
 	CancelTasks(ctx context.Context, accountID int64, source string) (int, error)
 }
 
