@@ -672,26 +672,57 @@ func distance(a, b string) int {
 
 // env builds a program's environment from facts: the account, the contact
 // counts, now, and the traits the program reads.
-func (p *Program) env(f Facts) any {
+func (p *Program) env(f Facts) any { return p.schema.build(f, p.traits, p.docs) }
+
+// Env is an account's environment built once, for many conditions of one
+// schema (a playbook tick evaluates every playbook for every account).
+type Env struct {
+	schema *Schema
+	v      any
+}
+
+// Env builds the environment of every name the schema knows.
+func (s *Schema) Env(f Facts) Env {
+	var docs [][2]string
+	for d := range s.docField {
+		docs = append(docs, d)
+	}
+	return Env{s, s.build(f, s.keys, docs)}
+}
+
+// EvalEnv is Eval against an environment built by the program's schema.
+func (p *Program) EvalEnv(e Env) (bool, error) {
+	if e.schema != p.schema {
+		return false, fmt.Errorf("condition %q: an environment of another schema", p.source)
+	}
+	out, err := p.exec(e.v)
+	if err != nil {
+		return false, err
+	}
+	return truth(p, out)
+}
+
+// build fills an environment with the account, contacts, now and the named
+// traits and doc fields.
+func (s *Schema) build(f Facts, traits []string, docs [][2]string) any {
 	loc := f.Location
 	if loc == nil {
 		loc = time.UTC
 	}
-	s := p.schema
 	v := reflect.New(s.envType).Elem()
 	v.Field(envAccount).Set(reflect.ValueOf(accountOf(f.Account, loc)))
 	v.Field(envContacts).Set(reflect.ValueOf(contactsOf(f.Contacts)))
 	v.Field(envNow).Set(reflect.ValueOf(f.Now.In(loc)))
 	v.Field(envLoc).Set(reflect.ValueOf(loc))
 	tv := v.Field(envTraits)
-	for _, key := range p.traits {
+	for _, key := range traits {
 		if x := traitValue(s.traits[key].Type, f.Traits[key], loc); x.IsValid() {
 			tv.Field(s.traitField[key]).Set(x)
 		}
 	}
-	if len(p.docs) > 0 {
+	if len(docs) > 0 {
 		dv := v.Field(envDocs)
-		for _, d := range p.docs {
+		for _, d := range docs {
 			if x := traitValue(s.docs[d[0]][d[1]].Type, f.Docs[d[0]][d[1]], loc); x.IsValid() {
 				at := s.docField[d]
 				dv.Field(at[0]).Field(at[1]).Set(x)
@@ -748,7 +779,10 @@ func traitValue(typ string, x any, loc *time.Location) reflect.Value {
 var machines = sync.Pool{New: func() any { return &vm.VM{MemoryBudget: MaxMemory} }}
 
 // run evaluates the program against facts.
-func (p *Program) run(f Facts) (out any, err error) {
+func (p *Program) run(f Facts) (out any, err error) { return p.exec(p.env(f)) }
+
+// exec runs the program on an environment.
+func (p *Program) exec(env any) (out any, err error) {
 	m := machines.Get().(*vm.VM)
 	defer machines.Put(m)
 	defer func() {
@@ -757,7 +791,7 @@ func (p *Program) run(f Facts) (out any, err error) {
 			out, err = nil, fmt.Errorf("condition %q: %v", p.source, r)
 		}
 	}()
-	return m.Run(p.prog, p.env(f))
+	return m.Run(p.prog, env)
 }
 
 // Eval reports whether the condition holds for the facts. An error means
@@ -768,6 +802,11 @@ func (p *Program) Eval(f Facts) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return truth(p, out)
+}
+
+// truth reads a condition's result.
+func truth(p *Program, out any) (bool, error) {
 	switch b := out.(type) {
 	case bool:
 		return b, nil

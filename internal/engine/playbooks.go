@@ -98,10 +98,17 @@ type runner struct {
 	// chains are the playbooks whose set actions just changed an account:
 	// what that account's next firings are caused by.
 	chains map[int64][]string
+	// first is true until the first step has run.
+	first bool
+	// batch holds the step's firings until they are recorded together; seq
+	// numbers entries and exits.
+	batch batch
+	seq   int64
 }
 
 func newRunner(a *Assessor, cfg PlaybookConfig) *runner {
-	return &runner{a: a, st: a.st, ws: a.ws, log: a.log, cfg: cfg, matches: map[string]map[int64]bool{}, chains: map[int64][]string{}}
+	return &runner{a: a, st: a.st, ws: a.ws, log: a.log, cfg: cfg, matches: map[string]map[int64]bool{}, chains: map[int64][]string{},
+		first: true}
 }
 
 // runInput is what one assessor step saw.
@@ -146,99 +153,130 @@ func (r *runner) step(ctx context.Context, in runInput) error {
 	}
 	chains := r.chains
 	r.chains = map[int64][]string{}
+	var perAccount []*playbook.Playbook
 	for _, p := range pbs {
-		if err := r.evaluate(ctx, p, states[p.Key], in, chains); err != nil {
+		var err error
+		switch p.Trigger.Kind {
+		case playbook.TriggerSignal:
+			for _, e := range in.events {
+				if err == nil && p.Trigger.Matches(e) {
+					o := playbook.Occurrence{Playbook: p.Key, AccountID: e.AccountID, ID: e.ID, Trigger: e.Describe(), At: in.now}
+					err = r.fire(ctx, p, o, in.now, chains[e.AccountID], nil)
+				}
+			}
+		case playbook.TriggerSchedule:
+			err = r.evaluateSchedule(ctx, p, states[p.Key], in, chains)
+		default:
+			perAccount = append(perAccount, p)
+		}
+		if err != nil {
 			r.log.Error("playbook: evaluate", "playbook", p.Key, "err", err)
 		}
 	}
+	if err := r.evaluateAccounts(ctx, perAccount, in, chains); err != nil {
+		r.log.Error("playbook: evaluate", "err", err)
+	}
+	if err := r.flush(ctx); err != nil {
+		return err
+	}
+	r.first = false
 	return r.runDue(ctx, in.now)
 }
 
-// evaluate finds a playbook's occurrences in the step and fires them.
-func (r *runner) evaluate(ctx context.Context, p *playbook.Playbook, state store.PlaybookState, in runInput, chains map[int64][]string) error {
+// evaluateAccounts runs the `when` and date playbooks over the accounts the
+// step assessed, building each account's condition environment once for
+// all of them.
+func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook, in runInput, chains map[int64][]string) error {
+	if len(pbs) == 0 {
+		return nil
+	}
 	today := date.Of(in.now.In(r.a.loc))
-	switch p.Trigger.Kind {
-	case playbook.TriggerSignal:
-		for _, e := range in.events {
-			if p.Trigger.Matches(e) {
-				o := playbook.Occurrence{Playbook: p.Key, AccountID: e.AccountID, ID: e.ID, Trigger: e.Describe(), At: in.now}
-				if err := r.fire(ctx, p, o, in.now, chains[e.AccountID], nil); err != nil {
-					return err
-				}
-			}
-		}
-	case playbook.TriggerDate:
-		for _, id := range in.assessed {
-			f, ok := r.a.facts(id, in.now)
-			if !ok {
-				continue
-			}
-			due, on, why := p.Trigger.DateDue(f, today)
-			if !due {
-				continue
-			}
-			o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: "date:" + on.String(), Trigger: why, At: in.now}
-			if err := r.fire(ctx, p, o, in.now, chains[id], nil); err != nil {
+	for _, p := range pbs {
+		if p.Trigger.Kind == playbook.TriggerWhen {
+			if err := r.loadMatches(ctx, p); err != nil {
 				return err
 			}
 		}
-	case playbook.TriggerWhen:
-		return r.evaluateWhen(ctx, p, in, chains)
-	case playbook.TriggerSchedule:
-		return r.evaluateSchedule(ctx, p, state, in, chains)
-	}
-	return nil
-}
-
-func (r *runner) evaluateWhen(ctx context.Context, p *playbook.Playbook, in runInput, chains map[int64][]string) error {
-	m, ok := r.matches[p.Key]
-	if !ok {
-		saved, err := r.st.PlaybookMatches(ctx, p.Key)
-		if err != nil {
-			return err
-		}
-		m = make(map[int64]bool, len(saved))
-		for id := range saved {
-			m[id] = true
-		}
-		r.matches[p.Key] = m
 	}
 	for _, id := range in.assessed {
 		f, ok := r.a.facts(id, in.now)
 		if !ok {
-			if m[id] {
-				delete(m, id)
+			for _, p := range pbs {
+				delete(r.matches[p.Key], id)
 			}
 			continue
 		}
-		holds, err := p.Trigger.When.Eval(f)
-		if err != nil {
-			r.log.Warn("playbook: condition", "playbook", p.Key, "account", id, "err", err)
-			continue
+		var env *condition.Env
+		for _, p := range pbs {
+			switch p.Trigger.Kind {
+			case playbook.TriggerDate:
+				due, on, why := p.Trigger.DateDue(f, today)
+				// A full pass fires a date rule on its day; the first pass
+				// after a start catches up on the days Tend was down, and a
+				// changed account (a date moved, an import) on its own.
+				if !due || in.full && !r.first && on != today {
+					continue
+				}
+				o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: "date:" + on.String(), Trigger: why, At: in.now}
+				if err := r.fire(ctx, p, o, in.now, chains[id], nil); err != nil {
+					return err
+				}
+			case playbook.TriggerWhen:
+				if env == nil {
+					e := r.ws.Conditions.Env(f)
+					env = &e
+				}
+				holds, err := p.Trigger.When.EvalEnv(*env)
+				if err != nil {
+					r.log.Warn("playbook: condition", "playbook", p.Key, "account", id, "err", err)
+					continue
+				}
+				if err := r.when(ctx, p, id, holds, in.now, chains[id]); err != nil {
+					return err
+				}
+			}
 		}
-		was := m[id]
-		switch {
-		case holds && !was:
-			// Entries are numbered by the firings before them, so that two
-			// entries at one instant (a clock that stands still) are two.
-			n, err := r.st.CountFirings(ctx, p.Key, id, time.Time{})
-			if err != nil {
-				return err
-			}
-			o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: "enter:" + strconv.Itoa(n+1),
-				Trigger: "started to match: " + p.Trigger.When.Source(), At: in.now}
-			change := store.MatchChange{Playbook: p.Key, AccountID: id, Matching: true, At: in.now}
-			if err := r.fire(ctx, p, o, in.now, chains[id], &change); err != nil {
-				return err
-			}
-			m[id] = true
-		case !holds && was:
-			change := store.MatchChange{Playbook: p.Key, AccountID: id, Matching: false, At: in.now}
-			if err := r.exit(ctx, p, id, in.now, change); err != nil {
-				return err
-			}
-			delete(m, id)
+	}
+	return nil
+}
+
+// loadMatches reads a `when` playbook's matching accounts once.
+func (r *runner) loadMatches(ctx context.Context, p *playbook.Playbook) error {
+	if _, ok := r.matches[p.Key]; ok {
+		return nil
+	}
+	saved, err := r.st.PlaybookMatches(ctx, p.Key)
+	if err != nil {
+		return err
+	}
+	m := make(map[int64]bool, len(saved))
+	for id := range saved {
+		m[id] = true
+	}
+	r.matches[p.Key] = m
+	return nil
+}
+
+// when handles a `when` playbook's condition for an account: entering
+// fires it, leaving runs its exit actions.
+func (r *runner) when(ctx context.Context, p *playbook.Playbook, id int64, holds bool, now time.Time, chain []string) error {
+	m := r.matches[p.Key]
+	was := m[id]
+	switch {
+	case holds && !was:
+		o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: r.occurrenceID("enter", now),
+			Trigger: "started to match: " + p.Trigger.When.Source(), At: now}
+		change := store.MatchChange{Playbook: p.Key, AccountID: id, Matching: true, At: now}
+		if err := r.fire(ctx, p, o, now, chain, &change); err != nil {
+			return err
 		}
+		m[id] = true
+	case !holds && was:
+		change := store.MatchChange{Playbook: p.Key, AccountID: id, Matching: false, At: now}
+		if err := r.exit(ctx, p, id, now, change); err != nil {
+			return err
+		}
+		delete(m, id)
 	}
 	return nil
 }
@@ -305,20 +343,26 @@ func (r *runner) fire(ctx context.Context, p *playbook.Playbook, o playbook.Occu
 	}
 	detail := firingDetail{Trigger: o.Trigger, Reentry: string(p.Reentry.Mode)}
 	if p.Condition != nil {
+		// Eval first: the explanation, dearer, is for the firings only.
+		if holds, err := p.Condition.Eval(f); err != nil || !holds {
+			r.batch.matches = append(r.batch.matches, changes...)
+			return err
+		}
 		ex := p.Condition.Explain(f)
 		detail.Condition = &ex
-		if !ex.Holds {
-			return r.st.SaveMatches(ctx, changes)
-		}
 	}
 	key := p.FiringKey(o, playbook.Term(f))
 	if p.Reentry.Mode == playbook.Limited {
+		if err := r.flush(ctx); err != nil {
+			return err
+		}
 		n, err := r.st.CountFirings(ctx, p.Key, o.AccountID, now.AddDate(0, 0, -p.Reentry.Days))
 		if err != nil {
 			return err
 		}
 		if n >= p.Reentry.Count {
-			return r.st.SaveMatches(ctx, changes)
+			r.batch.matches = append(r.batch.matches, changes...)
+			return nil
 		}
 	}
 	firing := store.Firing{Playbook: p.Key, AccountID: o.AccountID, Key: key, Kind: store.FiringFire, Trigger: o.Trigger, At: now}
@@ -340,27 +384,65 @@ func (r *runner) fire(ctx context.Context, p *playbook.Playbook, o playbook.Occu
 		return err
 	}
 	firing.Detail = b
-	inserted, err := r.st.RecordFiring(ctx, &firing, changes)
+	return r.queue(ctx, &firing, changes)
+}
+
+// batchSize is how many firings go to the store in one transaction.
+const batchSize = 500
+
+// queue adds a firing (and its match changes) to the batch, which is
+// recorded in one transaction when full and at the end of the evaluation.
+func (r *runner) queue(ctx context.Context, f *store.Firing, changes []store.MatchChange) error {
+	r.batch.firings = append(r.batch.firings, f)
+	r.batch.matches = append(r.batch.matches, changes...)
+	if len(r.batch.firings) >= batchSize {
+		return r.flush(ctx)
+	}
+	return nil
+}
+
+// flush records the batch.
+func (r *runner) flush(ctx context.Context) error {
+	b := r.batch
+	r.batch = batch{}
+	if len(b.firings) == 0 && len(b.matches) == 0 {
+		return nil
+	}
+	inserted, err := r.st.RecordFirings(ctx, b.firings, b.matches)
 	if err != nil {
 		return err
 	}
-	if inserted && r.cfg.OnFiring != nil {
-		r.cfg.OnFiring(firing)
+	if r.cfg.OnFiring != nil {
+		for i, f := range b.firings {
+			if inserted[i] {
+				r.cfg.OnFiring(*f)
+			}
+		}
 	}
 	return nil
+}
+
+// batch is the firings and match changes not yet recorded.
+type batch struct {
+	firings []*store.Firing
+	matches []store.MatchChange
+}
+
+// occurrenceID numbers an entry or an exit: the instant and a sequence, so
+// that two at one instant (a clock that stands still) are two.
+func (r *runner) occurrenceID(kind string, now time.Time) string {
+	r.seq++
+	return fmt.Sprintf("%s:%d.%d", kind, now.UnixMilli(), r.seq)
 }
 
 // exit records an account leaving a `when` playbook and schedules its exit
 // actions, once per entry.
 func (r *runner) exit(ctx context.Context, p *playbook.Playbook, id int64, now time.Time, change store.MatchChange) error {
 	if len(p.ExitActions) == 0 {
-		return r.st.SaveMatches(ctx, []store.MatchChange{change})
+		r.batch.matches = append(r.batch.matches, change)
+		return nil
 	}
-	n, err := r.st.CountFirings(ctx, p.Key, id, time.Time{})
-	if err != nil {
-		return err
-	}
-	key := fmt.Sprintf("pb:%s:%d:exit:%d", p.Key, id, n)
+	key := fmt.Sprintf("pb:%s:%d:%s", p.Key, id, r.occurrenceID("exit", now))
 	firing := store.Firing{Playbook: p.Key, AccountID: id, Key: key, Kind: store.FiringExit, At: now,
 		Trigger: "stopped matching: " + p.Trigger.When.Source()}
 	for i, a := range p.ExitActions {
@@ -369,11 +451,7 @@ func (r *runner) exit(ctx context.Context, p *playbook.Playbook, id int64, now t
 	}
 	b, _ := json.Marshal(firingDetail{Trigger: firing.Trigger, Reentry: string(p.Reentry.Mode)})
 	firing.Detail = b
-	inserted, err := r.st.RecordFiring(ctx, &firing, []store.MatchChange{change})
-	if err == nil && inserted && r.cfg.OnFiring != nil {
-		r.cfg.OnFiring(firing)
-	}
-	return err
+	return r.queue(ctx, &firing, []store.MatchChange{change})
 }
 
 // Claim timing: an action is claimed for actionClaim; a failed one is
@@ -411,6 +489,10 @@ func (r *runner) runDue(ctx context.Context, now time.Time) error {
 			if runErr != nil {
 				r.log.Warn("playbook: action", "playbook", act.Playbook, "account", act.AccountID, "action", act.Kind, "err", runErr)
 			}
+		}
+		// A run action fires another playbook: record it now.
+		if err := r.flush(ctx); err != nil {
+			return err
 		}
 		if len(due) < 200 {
 			return nil

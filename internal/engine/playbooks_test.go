@@ -118,7 +118,7 @@ actions:
 	e.setTraits(acme.ID, "ta_pulse", "Poor", "usage_score", 0.6)
 	e.step(e.a)
 	e.step(e.a)                                          // actions run in the step after the firing when due at once
-	want := []string{"usage high", "pulse Poor on Acme"} // playbooks run in file order
+	want := []string{"pulse Poor on Acme", "usage high"} // signals first, then conditions and dates
 	if got := e.notes(acme.ID); !slices.Equal(got, want) {
 		t.Errorf("after the trait changes: %v, want %v", got, want)
 	}

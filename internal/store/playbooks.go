@@ -23,6 +23,9 @@ type Playbooks interface {
 	// is not inserted (false, nil): it happened already, here or in
 	// another process. Matches are applied either way.
 	RecordFiring(ctx context.Context, f *Firing, matches []MatchChange) (bool, error)
+	// RecordFirings is RecordFiring for many firings in one transaction
+	// (a tick of the runner): inserted says which were new.
+	RecordFirings(ctx context.Context, fs []*Firing, matches []MatchChange) (inserted []bool, err error)
 	// SaveMatches applies match changes without a firing (an account that
 	// starts matching but fails the condition, or is blocked by re-entry).
 	SaveMatches(ctx context.Context, matches []MatchChange) error

@@ -91,44 +91,78 @@ func (db *DB) SaveMatches(ctx context.Context, ms []store.MatchChange) (err erro
 }
 
 // RecordFiring implements store.Playbooks.
-func (db *DB) RecordFiring(ctx context.Context, f *store.Firing, ms []store.MatchChange) (inserted bool, err error) {
-	defer derrors.Wrap(&err, "store.RecordFiring(%q)", f.Key)
-	if f.Key == "" || f.Playbook == "" || f.Kind == "" {
-		return false, derrors.New(derrors.Invalid, "a firing needs a key, a playbook and a kind")
+func (db *DB) RecordFiring(ctx context.Context, f *store.Firing, ms []store.MatchChange) (bool, error) {
+	ins, err := db.RecordFirings(ctx, []*store.Firing{f}, ms)
+	if err != nil {
+		return false, err
 	}
-	detail := string(f.Detail)
-	if detail == "" {
-		detail = "{}"
+	return ins[0], nil
+}
+
+// RecordFirings implements store.Playbooks.
+func (db *DB) RecordFirings(ctx context.Context, fs []*store.Firing, ms []store.MatchChange) (inserted []bool, err error) {
+	defer derrors.Wrap(&err, "store.RecordFirings(%d)", len(fs))
+	for _, f := range fs {
+		if f.Key == "" || f.Playbook == "" || f.Kind == "" {
+			return nil, derrors.New(derrors.Invalid, "a firing needs a key, a playbook and a kind")
+		}
 	}
-	f.At = msTime(f.At)
+	inserted = make([]bool, len(fs))
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		if err := db.saveMatches(ctx, tx, ms); err != nil {
-			return err
-		}
-		err := tx.QueryRowContext(ctx, db.query("InsertFiring"), f.Playbook, f.AccountID, f.Key, f.Kind, f.Trigger, detail,
-			f.Chain, db.d.Time(f.At)).Scan(&f.ID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // fired already, or the account is gone
-		}
-		if err != nil {
-			return err
-		}
-		inserted = true
-		for i := range f.Actions {
-			a := &f.Actions[i]
-			a.FiringID, a.Playbook, a.AccountID = f.ID, f.Playbook, f.AccountID
-			if a.Status == "" {
-				a.Status = store.ActionPending
-			}
-			a.DueAt = msTime(a.DueAt)
-			if err := tx.QueryRowContext(ctx, db.query("InsertFiringAction"), f.ID, f.Playbook, f.AccountID, a.Index, a.Exit,
-				a.Kind, a.Key, db.d.Time(a.DueAt), a.Status).Scan(&a.ID); err != nil {
+		stmts := map[string]*sql.Stmt{}
+		for _, name := range []string{"AddMatch", "RemoveMatch", "InsertFiring", "InsertFiringAction"} {
+			st, err := tx.PrepareContext(ctx, db.query(name))
+			if err != nil {
 				return err
+			}
+			defer st.Close()
+			stmts[name] = st
+		}
+		for _, m := range ms {
+			var err error
+			if m.Matching {
+				_, err = stmts["AddMatch"].ExecContext(ctx, m.Playbook, m.AccountID, db.d.Time(msTime(m.At)))
+			} else {
+				_, err = stmts["RemoveMatch"].ExecContext(ctx, m.Playbook, m.AccountID)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		for i, f := range fs {
+			detail := string(f.Detail)
+			if detail == "" {
+				detail = "{}"
+			}
+			f.At = msTime(f.At)
+			err := stmts["InsertFiring"].QueryRowContext(ctx, f.Playbook, f.AccountID, f.Key, f.Kind, f.Trigger, detail,
+				f.Chain, db.d.Time(f.At)).Scan(&f.ID)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // fired already, or the account is gone
+			}
+			if err != nil {
+				return err
+			}
+			inserted[i] = true
+			for j := range f.Actions {
+				a := &f.Actions[j]
+				a.FiringID, a.Playbook, a.AccountID = f.ID, f.Playbook, f.AccountID
+				if a.Status == "" {
+					a.Status = store.ActionPending
+				}
+				a.DueAt = msTime(a.DueAt)
+				if err := stmts["InsertFiringAction"].QueryRowContext(ctx, f.ID, f.Playbook, f.AccountID, a.Index, a.Exit,
+					a.Kind, a.Key, db.d.Time(a.DueAt), a.Status).Scan(&a.ID); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
-	return inserted, err
+	if err != nil {
+		return nil, err
+	}
+	return inserted, nil
 }
 
 // CountFirings implements store.Playbooks.
