@@ -38,7 +38,12 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		models = append(models, fmt.Sprintf("%q (%d categories, %d metrics; %s)", m.Name, len(m.Categories), metrics, when))
 	}
-	fmt.Fprintf(stdout, "workspace %s is valid: %d traits, health models %s, lifecycle rules, time zone %s\n",
-		orDefault(f.workspace), len(ws.Traits.All()), strings.Join(models, ", "), ws.Settings.TimeZone)
+	var templates []string
+	for _, t := range ws.DocTemplates {
+		templates = append(templates, t.Key)
+	}
+	fmt.Fprintf(stdout, "workspace %s is valid: %d traits, health models %s, lifecycle rules, %d doc templates (%s), time zone %s\n",
+		orDefault(f.workspace), len(ws.Traits.All()), strings.Join(models, ", "), len(templates), strings.Join(templates, ", "),
+		ws.Settings.TimeZone)
 	return nil
 }

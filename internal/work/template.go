@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"unicode/utf8"
 
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/date"
@@ -40,6 +41,14 @@ type FieldDef struct {
 	// lists the required fields still empty (Template.Missing).
 	Required    bool   `json:"required" yaml:"required"`
 	Description string `json:"description" yaml:"description"`
+	// Default, when set, is a text/template rendered with the account's
+	// data when a doc is made and coerced to the field's type, so that
+	// the health assessment starts with the renewal date:
+	// "{{.account.renewal_date}}". A default that renders empty, or to a
+	// value the type refuses, leaves the field unset.
+	Default string `json:"default,omitempty" yaml:"default"`
+
+	def *template.Template
 }
 
 // Coerce converts a raw value (from JSON or a form) to the field's
@@ -133,17 +142,52 @@ func (t *Template) Compile(traitKeys []string) error {
 	if t.title, err = parseText(name, "title", t.Title, sample); err != nil {
 		return err
 	}
+	for i := range t.Fields {
+		f := &t.Fields[i]
+		if f.Default == "" {
+			continue
+		}
+		part := fmt.Sprintf("fields[%d].default", i)
+		if f.def, err = parseText(name, part, f.Default, sample); err != nil {
+			return err
+		}
+		var b strings.Builder
+		_ = f.def.Execute(&b, sample)
+		if _, err := f.Coerce(b.String()); err != nil {
+			return &TextError{Part: part, Line: 1, Message: fmt.Sprintf("%s: the default renders %q for the sample account, which is not a %s: %v", f.Key, b.String(), f.Type, err)}
+		}
+	}
 	t.body, err = parseText(name, "body", t.Body, sample)
 	return err
+}
+
+// Defaults renders the fields' defaults for one account's data: the values
+// a new doc starts with. A default that renders empty or to a value its
+// type refuses is left out.
+func (t *Template) Defaults(data map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, f := range t.Fields {
+		if f.def == nil {
+			continue
+		}
+		var b strings.Builder
+		if f.def.Execute(&b, data) != nil {
+			continue
+		}
+		if v, err := f.Coerce(b.String()); err == nil && v != nil {
+			out[f.Key] = v
+		}
+	}
+	return out
 }
 
 func parseText(name, part, text string, sample map[string]any) (*template.Template, error) {
 	tt, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(text)
 	if err != nil {
-		return nil, textError(part, err, sample)
+		return nil, textError(part, text, err, sample)
 	}
 	if err := tt.Execute(discard{}, sample); err != nil {
-		return nil, textError(part, err, sample)
+		return nil, textError(part, text, err, sample)
 	}
 	return tt, nil
 }
@@ -161,16 +205,23 @@ var (
 // textError turns a text/template error into a *TextError with its line,
 // in words a workspace author reads: "{{.account.nmae}}: account has no
 // field nmae (it has arr, close_date, …)".
-func textError(part string, err error, sample map[string]any) *TextError {
+func textError(part, text string, err error, sample map[string]any) *TextError {
 	m := templateErrorPos.FindStringSubmatch(err.Error())
 	if m == nil {
 		return &TextError{Part: part, Line: 1, Message: err.Error()}
 	}
 	line, _ := strconv.Atoi(m[1])
-	col, _ := strconv.Atoi(m[2])
+	col := 0
 	msg := m[3]
 	if ex := executingAt.FindStringSubmatch(msg); ex != nil {
 		at, rest := ex[1], ex[2]
+		// text/template counts the column from 0 and at a node inside the
+		// action; the action's text on its line says where it starts.
+		if lines := strings.Split(text, "\n"); line >= 1 && line <= len(lines) {
+			if i := strings.Index(lines[line-1], at); i >= 0 {
+				col = utf8.RuneCountInString(lines[line-1][:i]) + 1
+			}
+		}
 		msg = "{{" + at + "}}: " + rest
 		if ne := noEntry.FindStringSubmatch(rest); ne != nil {
 			msg = "{{" + at + "}}: " + unknownMergeField(at, ne[1], sample)

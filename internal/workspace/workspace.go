@@ -7,6 +7,8 @@
 //	settings.yaml  time zone and usage settings
 //	health.yaml    the health model: categories, weights, metrics, bands
 //	lifecycle.yaml segment, program and lifecycle stage rules
+//	doc-templates/ the doc templates, <key>.md each: front matter (title,
+//	               description, typed fields), then a Markdown body
 //
 // Every problem is reported with its file and line, all at once, so that
 // `tend check` shows a whole broken workspace in one run.
@@ -29,6 +31,7 @@ import (
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/condition"
 	"github.com/tendhq/tend/internal/lifecycle"
+	"github.com/tendhq/tend/internal/work"
 )
 
 // Workspace is a loaded, validated set of definitions.
@@ -51,6 +54,9 @@ type Workspace struct {
 	// Lifecycle are the segment, program and lifecycle rules
 	// (lifecycle.yaml).
 	Lifecycle lifecycle.Rules
+	// DocTemplates are the doc templates (doc-templates/*.md), compiled,
+	// in file name order.
+	DocTemplates []*work.Template
 }
 
 // FieldLabel returns the label of an account field, or the field name.
@@ -67,7 +73,7 @@ const (
 	FieldsFile = "fields.yaml"
 )
 
-//go:embed default/*.yaml
+//go:embed default/*.yaml default/doc-templates/*.md
 var defaultFS embed.FS
 
 // Default returns the handbook's workspace, embedded in the binary.
@@ -177,6 +183,11 @@ func load(fsys fs.FS, dir string) (*Workspace, error) {
 	schema := condition.NewSchema(traits)
 	ws.Health = l.health(traits, traitsValid, schema)
 	ws.Lifecycle = l.lifecycle()
+	traitKeys := make([]string, len(traits))
+	for i, d := range traits {
+		traitKeys[i] = d.Key
+	}
+	ws.DocTemplates = l.docTemplates(traitKeys, traitsValid)
 	if len(l.problems) > 0 {
 		slices.SortStableFunc(l.problems, func(a, b Problem) int {
 			if c := strings.Compare(a.File, b.File); c != 0 {
@@ -215,6 +226,10 @@ func (l *loader) unknownFiles() {
 	for _, e := range entries {
 		name := e.Name()
 		ext := path.Ext(name)
+		if e.IsDir() && name != DocTemplatesDir && strings.Contains(strings.ToLower(name), "template") {
+			l.problem(name, 0, "is not a workspace directory; did you mean %s?", DocTemplatesDir)
+			continue
+		}
 		if e.IsDir() || (ext != ".yaml" && ext != ".yml") || slices.Contains(Files, name) {
 			continue
 		}
