@@ -31,6 +31,10 @@ const (
 	// new segment, program or stage, or a new health colour, with why.
 	ActivityLifecycle = "lifecycle"
 	ActivityHealth    = "health"
+	// ActivityTask marks a task made, done, cancelled or reopened, and
+	// ActivityDoc a doc made or its fields changed (package work).
+	ActivityTask = "task"
+	ActivityDoc  = "doc"
 )
 
 // Activity is one entry of an account's timeline.

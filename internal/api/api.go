@@ -1,5 +1,6 @@
 // Package api is Tend's JSON REST API under /api/v1/: accounts, contacts,
-// traits and their history, notes and the timeline, team members and API
+// traits and their history, notes and the timeline, tasks with their
+// comments, docs made from templates, the caller's notifications, team members and API
 // tokens, a bulk trait upsert for warehouse syncs, accounts' live product
 // usage, the write keys that authenticate usage sources, and the ingestion
 // debugger. Callers authenticate
@@ -137,6 +138,26 @@ func (a *API) routes() []route {
 		{"GET", p + "/playbooks/{key}/why", reader, a.playbookWhy},
 		{"GET", p + "/playbooks/{key}/firings", reader, a.playbookFirings},
 		{"GET", p + "/accounts/{id}/firings", reader, a.accountFirings},
+
+		{"GET", p + "/tasks", reader, a.listTasks},
+		{"POST", p + "/tasks", writer, a.createTask},
+		{"GET", p + "/tasks/{id}", reader, a.getTask},
+		{"PATCH", p + "/tasks/{id}", writer, a.patchTask},
+		{"GET", p + "/tasks/{id}/comments", reader, a.listComments},
+		{"POST", p + "/tasks/{id}/comments", writer, a.createComment},
+		{"GET", p + "/accounts/{id}/tasks", reader, a.accountTasks},
+
+		{"GET", p + "/doc-templates", reader, a.listDocTemplates},
+		{"GET", p + "/accounts/{id}/docs", reader, a.listDocs},
+		{"POST", p + "/accounts/{id}/docs", writer, a.createDoc},
+		{"GET", p + "/docs/{id}", reader, a.getDoc},
+		{"PATCH", p + "/docs/{id}", writer, a.patchDoc},
+
+		// Reading one's own notifications changes nothing but one's own
+		// inbox, so viewers may mark theirs read too.
+		{"GET", p + "/notifications", reader, a.listNotifications},
+		{"POST", p + "/notifications/{id}/read", reader, a.readNotification},
+		{"POST", p + "/notifications/read-all", reader, a.readAllNotifications},
 
 		{"GET", p + "/users", reader, a.listUsers},
 		{"POST", p + "/users", admin, a.createUser},

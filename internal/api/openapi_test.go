@@ -13,6 +13,7 @@ import (
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/team"
 	"github.com/tendhq/tend/internal/usage"
+	"github.com/tendhq/tend/internal/work"
 )
 
 // openAPIFile is the part of the OpenAPI document the tests read.
@@ -180,6 +181,16 @@ func TestOpenAPISchemas(t *testing.T) {
 		"Rejection":      reflect.TypeFor[rejectionJSON](),
 		"MinuteCount":    reflect.TypeFor[minuteJSON](),
 		"MinuteCounts":   reflect.TypeFor[countsJSON](),
+
+		"Task":             reflect.TypeFor[work.Task](),
+		"TaskPage":         reflect.TypeFor[work.TaskPage](),
+		"Comment":          reflect.TypeFor[work.Comment](),
+		"Doc":              reflect.TypeFor[work.Doc](),
+		"DocInput":         reflect.TypeFor[docInput](),
+		"FieldDef":         reflect.TypeFor[work.FieldDef](),
+		"DocTemplate":      reflect.TypeFor[work.Template](),
+		"Notification":     reflect.TypeFor[work.Notification](),
+		"NotificationPage": reflect.TypeFor[work.NotificationPage](),
 	}
 	for name, typ := range types {
 		s, ok := doc.Components.Schemas[name]
@@ -208,6 +219,9 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"AccountInput", reflect.TypeFor[account.Account](), accountReadOnly, []string{"traits"}},
 		{"ContactPatch", reflect.TypeFor[account.Contact](), contactReadOnly, nil},
 		{"UserInput", reflect.TypeFor[team.User](), userReadOnly, []string{"password"}},
+		{"TaskInput", reflect.TypeFor[work.Task](), taskReadOnly, nil},
+		{"TaskPatch", reflect.TypeFor[work.Task](), taskPatchReadOnly, nil},
+		{"DocPatch", reflect.TypeFor[work.Doc](), docReadOnly, nil},
 	}
 	for _, in := range inputs {
 		var want []string

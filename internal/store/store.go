@@ -30,6 +30,7 @@ type Store interface {
 	Assessments
 	Leases
 	Playbooks
+	Work
 	// Dialect names the engine: "sqlite" or "postgres".
 	Dialect() string
 	// Close releases the database.

@@ -7,6 +7,8 @@
 //	settings.yaml  time zone and usage settings
 //	health.yaml    the health model: categories, weights, metrics, bands
 //	lifecycle.yaml segment, program and lifecycle stage rules
+//	doc-templates/ the doc templates, <key>.md each: front matter (title,
+//	               description, typed fields), then a Markdown body
 //
 // Every problem is reported with its file and line, all at once, so that
 // `tend check` shows a whole broken workspace in one run.
@@ -30,6 +32,7 @@ import (
 	"github.com/tendhq/tend/internal/condition"
 	"github.com/tendhq/tend/internal/lifecycle"
 	"github.com/tendhq/tend/internal/playbook"
+	"github.com/tendhq/tend/internal/work"
 )
 
 // Workspace is a loaded, validated set of definitions.
@@ -54,6 +57,9 @@ type Workspace struct {
 	// Lifecycle are the segment, program and lifecycle rules
 	// (lifecycle.yaml).
 	Lifecycle lifecycle.Rules
+	// DocTemplates are the doc templates (doc-templates/*.md), compiled,
+	// in file name order.
+	DocTemplates []*work.Template
 }
 
 // Playbook returns the playbook with that key, or nil.
@@ -80,7 +86,7 @@ const (
 	FieldsFile = "fields.yaml"
 )
 
-//go:embed default/*.yaml default/playbooks/*.yaml
+//go:embed default/*.yaml default/playbooks/*.yaml default/doc-templates/*.md
 var defaultFS embed.FS
 
 // Default returns the handbook's workspace, embedded in the binary.
@@ -187,7 +193,21 @@ func load(fsys fs.FS, dir string) (*Workspace, error) {
 	traitsValid := len(l.problems) == before
 	ws.Fields = l.fields()
 	ws.Settings = l.settings()
-	schema := condition.NewSchema(traits)
+	traitKeys := make([]string, len(traits))
+	for i, d := range traits {
+		traitKeys[i] = d.Key
+	}
+	ws.DocTemplates = l.docTemplates(traitKeys, traitsValid)
+	// Conditions may read doc fields (docs.health_assessment.rating), so
+	// the schema knows the templates' typed fields.
+	docs := make([]condition.DocTemplate, len(ws.DocTemplates))
+	for i, t := range ws.DocTemplates {
+		docs[i] = condition.DocTemplate{Key: t.Key}
+		for _, f := range t.Fields {
+			docs[i].Fields = append(docs[i].Fields, account.TraitDef{Key: f.Key, Type: f.Type, Values: f.Values})
+		}
+	}
+	schema := condition.NewSchema(traits, docs...)
 	ws.Health = l.health(traits, traitsValid, schema)
 	ws.Lifecycle = l.lifecycle()
 	ws.Playbooks = l.playbooks(traits, traitsValid, schema, ws.Settings.Location)
@@ -229,6 +249,10 @@ func (l *loader) unknownFiles() {
 	for _, e := range entries {
 		name := e.Name()
 		ext := path.Ext(name)
+		if e.IsDir() && name != DocTemplatesDir && strings.Contains(strings.ToLower(name), "template") {
+			l.problem(name, 0, "is not a workspace directory; did you mean %s?", DocTemplatesDir)
+			continue
+		}
 		if e.IsDir() || (ext != ".yaml" && ext != ".yml") || slices.Contains(Files, name) {
 			continue
 		}

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Usage", usageTests},
 		{"Assessments", assessmentTests},
 		{"Playbooks", playbookTests},
+		{"Work", workTests},
 		{"Store", storeTests},
 	}
 	for _, g := range groups {

@@ -587,3 +587,173 @@ RETURNING id, account_id, kind, data, at;
 INSERT INTO counters (name, value) VALUES ($1, 1)
 ON CONFLICT (name) DO UPDATE SET value = counters.value + 1
 RETURNING value;
+
+-- Work (store/sqlstore/tasks.go, docs.go, notifications.go): tasks, their
+-- comments, docs, notifications and the work events. An insert with a key
+-- that exists returns no row (ON CONFLICT DO NOTHING); the store then reads
+-- the existing record by its key.
+
+-- name: InsertTask
+INSERT INTO tasks (account_id, title, body, assignee_id, status, due_date, key, source, created_by_id, created_by,
+    created_at, updated_at, completed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+ON CONFLICT (key) DO NOTHING
+RETURNING id;
+
+-- name: GetTask
+SELECT t.id, t.account_id, t.title, t.body, t.assignee_id, t.status, t.due_date, t.key, t.source, t.created_by_id,
+    t.created_by, t.created_at, t.updated_at, t.completed_at, a.name
+FROM tasks t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1;
+
+-- name: GetTaskForUpdate
+-- The one writer connection already excludes every other writer.
+SELECT t.id, t.account_id, t.title, t.body, t.assignee_id, t.status, t.due_date, t.key, t.source, t.created_by_id,
+    t.created_by, t.created_at, t.updated_at, t.completed_at, a.name
+FROM tasks t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1;
+
+-- name: GetTaskByKey
+SELECT t.id, t.account_id, t.title, t.body, t.assignee_id, t.status, t.due_date, t.key, t.source, t.created_by_id,
+    t.created_by, t.created_at, t.updated_at, t.completed_at, a.name
+FROM tasks t JOIN accounts a ON a.id = t.account_id WHERE t.key = $1;
+
+-- name: UpdateTask
+UPDATE tasks SET title = $2, body = $3, assignee_id = $4, status = $5, due_date = $6, updated_at = $7, completed_at = $8
+WHERE id = $1;
+
+-- ListTasks and CountTasks share their filter: $1 assignee (0 any, -1
+-- none), $2 account (0 any), $3 status ('' any), $4 overdue as of that day
+-- (NULL: no such filter), $5 due before that day (NULL: none), $6 source
+-- ('' any).
+
+-- name: ListTasks
+SELECT t.id, t.account_id, t.title, t.body, t.assignee_id, t.status, t.due_date, t.key, t.source, t.created_by_id,
+    t.created_by, t.created_at, t.updated_at, t.completed_at, a.name
+FROM tasks t JOIN accounts a ON a.id = t.account_id
+WHERE ($1 = 0 OR ($1 = -1 AND t.assignee_id IS NULL) OR t.assignee_id = $1)
+  AND ($2 = 0 OR t.account_id = $2)
+  AND ($3 = '' OR t.status = $3)
+  AND ($4 IS NULL OR (t.status = 'open' AND t.due_date < $4))
+  AND ($5 IS NULL OR t.due_date < $5)
+  AND ($6 = '' OR t.source = $6)
+ORDER BY CASE WHEN t.status = 'open' THEN 0 ELSE 1 END, t.due_date IS NULL, t.due_date, t.id
+LIMIT $7 OFFSET $8;
+
+-- name: CountTasks
+SELECT count(*)
+FROM tasks t
+WHERE ($1 = 0 OR ($1 = -1 AND t.assignee_id IS NULL) OR t.assignee_id = $1)
+  AND ($2 = 0 OR t.account_id = $2)
+  AND ($3 = '' OR t.status = $3)
+  AND ($4 IS NULL OR (t.status = 'open' AND t.due_date < $4))
+  AND ($5 IS NULL OR t.due_date < $5)
+  AND ($6 = '' OR t.source = $6);
+
+-- name: OpenTasksOfSource
+SELECT t.id, t.account_id, t.title, t.body, t.assignee_id, t.status, t.due_date, t.key, t.source, t.created_by_id,
+    t.created_by, t.created_at, t.updated_at, t.completed_at, a.name
+FROM tasks t JOIN accounts a ON a.id = t.account_id
+WHERE t.account_id = $1 AND t.source = $2 AND t.status = 'open'
+ORDER BY t.id;
+
+-- name: TaskExists
+SELECT count(*) FROM tasks WHERE id = $1;
+
+-- name: InsertComment
+INSERT INTO task_comments (task_id, author_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5)
+RETURNING id;
+
+-- name: ListComments
+SELECT id, task_id, author_id, author, body, created_at FROM task_comments WHERE task_id = $1
+ORDER BY created_at, id;
+
+-- name: InsertDoc
+INSERT INTO docs (account_id, template, title, body, fields, key, source, created_by_id, created_by, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (key) DO NOTHING
+RETURNING id;
+
+-- name: GetDoc
+SELECT d.id, d.account_id, d.template, d.title, d.body, d.fields, d.key, d.source, d.created_by_id, d.created_by,
+    d.created_at, d.updated_at, a.name
+FROM docs d JOIN accounts a ON a.id = d.account_id WHERE d.id = $1;
+
+-- name: GetDocForUpdate
+SELECT d.id, d.account_id, d.template, d.title, d.body, d.fields, d.key, d.source, d.created_by_id, d.created_by,
+    d.created_at, d.updated_at, a.name
+FROM docs d JOIN accounts a ON a.id = d.account_id WHERE d.id = $1;
+
+-- name: GetDocByKey
+SELECT d.id, d.account_id, d.template, d.title, d.body, d.fields, d.key, d.source, d.created_by_id, d.created_by,
+    d.created_at, d.updated_at, a.name
+FROM docs d JOIN accounts a ON a.id = d.account_id WHERE d.key = $1;
+
+-- name: UpdateDoc
+UPDATE docs SET title = $2, body = $3, fields = $4, updated_at = $5 WHERE id = $1;
+
+-- name: ListDocs
+SELECT d.id, d.account_id, d.template, d.title, d.body, d.fields, d.key, d.source, d.created_by_id, d.created_by,
+    d.created_at, d.updated_at, a.name
+FROM docs d JOIN accounts a ON a.id = d.account_id WHERE d.account_id = $1
+ORDER BY d.created_at DESC, d.id DESC;
+
+-- DocFields*: the newest doc of each template per account, by creation
+-- time then id. $1 of DocFieldsByID is a JSON array of account ids.
+
+-- name: DocFields
+SELECT d.account_id, d.template, d.fields FROM docs d
+WHERE d.account_id = $1
+  AND NOT EXISTS (SELECT 1 FROM docs n WHERE n.account_id = d.account_id AND n.template = d.template
+      AND (n.created_at > d.created_at OR (n.created_at = d.created_at AND n.id > d.id)));
+
+-- name: DocFieldsAll
+SELECT d.account_id, d.template, d.fields FROM docs d
+WHERE NOT EXISTS (SELECT 1 FROM docs n WHERE n.account_id = d.account_id AND n.template = d.template
+      AND (n.created_at > d.created_at OR (n.created_at = d.created_at AND n.id > d.id)));
+
+-- name: DocFieldsByID
+SELECT d.account_id, d.template, d.fields FROM docs d
+WHERE d.account_id IN (SELECT value FROM json_each($1))
+  AND NOT EXISTS (SELECT 1 FROM docs n WHERE n.account_id = d.account_id AND n.template = d.template
+      AND (n.created_at > d.created_at OR (n.created_at = d.created_at AND n.id > d.id)));
+
+-- name: InsertNotification
+INSERT INTO notifications (user_id, account_id, title, body, link, key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (key) DO NOTHING
+RETURNING id;
+
+-- name: GetNotification
+SELECT n.id, n.user_id, n.account_id, n.title, n.body, n.link, n.key, n.created_at, n.read_at, coalesce(a.name, '')
+FROM notifications n LEFT JOIN accounts a ON a.id = n.account_id WHERE n.id = $1;
+
+-- name: GetNotificationByKey
+SELECT n.id, n.user_id, n.account_id, n.title, n.body, n.link, n.key, n.created_at, n.read_at, coalesce(a.name, '')
+FROM notifications n LEFT JOIN accounts a ON a.id = n.account_id WHERE n.key = $1;
+
+-- name: ListNotifications
+-- $2: unread only.
+SELECT n.id, n.user_id, n.account_id, n.title, n.body, n.link, n.key, n.created_at, n.read_at, coalesce(a.name, '')
+FROM notifications n LEFT JOIN accounts a ON a.id = n.account_id
+WHERE n.user_id = $1 AND (NOT $2 OR n.read_at IS NULL)
+ORDER BY n.read_at IS NULL DESC, n.created_at DESC, n.id DESC
+LIMIT $3 OFFSET $4;
+
+-- name: UnreadNotifications
+SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL;
+
+-- name: MarkNotificationRead
+UPDATE notifications SET read_at = coalesce(read_at, $3) WHERE id = $1 AND user_id = $2;
+
+-- name: MarkAllNotificationsRead
+UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL;
+
+-- name: LockWorkEvents
+-- Nothing to lock: the one writer connection commits in seq order.
+
+-- name: InsertWorkEvent
+INSERT INTO work_events (kind, account_id, task_id, doc_id, template, field, old_value, new_value, key, source,
+    actor_id, actor, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13);
+
+-- name: ListWorkEvents
+SELECT seq, kind, account_id, task_id, doc_id, template, field, old_value, new_value, key, source, actor_id, actor, at
+FROM work_events WHERE seq > $1 ORDER BY seq LIMIT $2;
