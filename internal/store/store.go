@@ -29,6 +29,7 @@ type Store interface {
 	Usage
 	Assessments
 	Leases
+	Outbox
 	// Dialect names the engine: "sqlite" or "postgres".
 	Dialect() string
 	// Close releases the database.

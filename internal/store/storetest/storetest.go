@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WriteKeys", writeKeyTests},
 		{"Usage", usageTests},
 		{"Assessments", assessmentTests},
+		{"Outbox", outboxTests},
 		{"Store", storeTests},
 	}
 	for _, g := range groups {
