@@ -31,6 +31,7 @@ type Store interface {
 	Leases
 	Playbooks
 	Work
+	Outbox
 	// Dialect names the engine: "sqlite" or "postgres".
 	Dialect() string
 	// Close releases the database.

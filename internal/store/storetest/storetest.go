@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Assessments", assessmentTests},
 		{"Playbooks", playbookTests},
 		{"Work", workTests},
+		{"Outbox", outboxTests},
 		{"Store", storeTests},
 	}
 	for _, g := range groups {

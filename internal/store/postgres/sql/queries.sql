@@ -826,3 +826,112 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13);
 -- name: ListWorkEvents
 SELECT seq, kind, account_id, task_id, doc_id, template, field, old_value, new_value, key, source, actor_id, actor, at
 FROM work_events WHERE seq > $1 ORDER BY seq LIMIT $2;
+
+-- Outbox (store/sqlstore/outbox.go): every message Tend sends, and the
+-- email suppression list. A message's columns, in the order scanMessage
+-- reads them; the queries that return a payload add it last.
+
+-- name: InsertOutboxMessage
+INSERT INTO outbox (key, channel, status, recipient, subject, transactional, payload, account_id, contact_id,
+    user_id, campaign, step, playbook, firing, next_attempt_at, last_error, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)
+ON CONFLICT (key) DO NOTHING
+RETURNING id;
+
+-- name: OutboxMessage
+SELECT id, key, channel, status, recipient, subject, transactional, account_id, contact_id, user_id, campaign,
+    step, playbook, firing, attempts, retry_base, next_attempt_at, last_error, created_at, updated_at, sent_at, payload
+FROM outbox WHERE id = $1;
+
+-- name: OutboxMessageByKey
+SELECT id, key, channel, status, recipient, subject, transactional, account_id, contact_id, user_id, campaign,
+    step, playbook, firing, attempts, retry_base, next_attempt_at, last_error, created_at, updated_at, sent_at, payload
+FROM outbox WHERE key = $1;
+
+-- ListOutbox and CountOutbox: $1 status, $2 channel, $3 campaign, $4
+-- playbook ('' any), $5 account (0 any), $6 a LIKE pattern over the
+-- recipient and subject ('' any).
+
+-- name: ListOutbox
+SELECT id, key, channel, status, recipient, subject, transactional, account_id, contact_id, user_id, campaign,
+    step, playbook, firing, attempts, retry_base, next_attempt_at, last_error, created_at, updated_at, sent_at
+FROM outbox
+WHERE ($1::text = '' OR status = $1)
+  AND ($2::text = '' OR channel = $2)
+  AND ($3::text = '' OR campaign = $3)
+  AND ($4::text = '' OR playbook = $4)
+  AND ($5::bigint = 0 OR account_id = $5)
+  AND ($6::text = '' OR recipient LIKE lower($6) ESCAPE '\' OR lower(subject) LIKE lower($6) ESCAPE '\')
+ORDER BY created_at DESC, id DESC
+LIMIT $7 OFFSET $8;
+
+-- name: CountOutbox
+SELECT status, count(*) FROM outbox
+WHERE ($1::text = '' OR channel = $1)
+  AND ($2::text = '' OR campaign = $2)
+  AND ($3::text = '' OR playbook = $3)
+  AND ($4::bigint = 0 OR account_id = $4)
+  AND ($5::text = '' OR recipient LIKE lower($5) ESCAPE '\' OR lower(subject) LIKE lower($5) ESCAPE '\')
+GROUP BY status;
+
+-- ClaimOutbox: $1 now, $2 the claim's expiry, $3 how many. SKIP LOCKED
+-- lets workers in several replicas claim at once, each passing over the
+-- rows another is claiming; a row claimed and committed meanwhile is
+-- re-checked against the WHERE and no longer due.
+
+-- name: ClaimOutbox
+UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2, updated_at = $1
+WHERE id IN (
+    SELECT id FROM outbox
+    WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1
+    ORDER BY next_attempt_at, id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED)
+RETURNING id, key, channel, status, recipient, subject, transactional, account_id, contact_id, user_id, campaign,
+    step, playbook, firing, attempts, retry_base, next_attempt_at, last_error, created_at, updated_at, sent_at, payload;
+
+-- Recording an attempt: $1 id, then for sent (and captured) $2 the status
+-- and $3 when — kept whoever holds the claim now, since the message did go
+-- out. The others take $2 the claim's attempt and $3 when, and need the
+-- claim.
+
+-- name: RecordOutboxSent
+UPDATE outbox SET status = $2, sent_at = $3, updated_at = $3, last_error = ''
+WHERE id = $1 AND status = 'sending';
+
+-- name: RecordOutboxRetry
+UPDATE outbox SET status = 'queued', next_attempt_at = $4, last_error = $5, updated_at = $3
+WHERE id = $1 AND status = 'sending' AND attempts = $2;
+
+-- name: RecordOutboxFailed
+UPDATE outbox SET status = 'failed', last_error = $4, updated_at = $3
+WHERE id = $1 AND status = 'sending' AND attempts = $2
+RETURNING channel, recipient;
+
+-- name: RecordOutboxReleased
+UPDATE outbox SET status = 'queued', next_attempt_at = $3, attempts = attempts - 1, updated_at = $3
+WHERE id = $1 AND status = 'sending' AND attempts = $2;
+
+-- name: RetryOutboxMessage
+UPDATE outbox SET status = 'queued', next_attempt_at = $2, retry_base = attempts, updated_at = $2
+WHERE id = $1 AND status IN ('failed', 'suppressed');
+
+-- name: InsertSuppression
+INSERT INTO suppressions (address, reason, detail, created_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (address) DO NOTHING
+RETURNING address;
+
+-- name: Suppression
+SELECT address, reason, detail, created_at FROM suppressions WHERE address = $1;
+
+-- name: DeleteSuppression
+DELETE FROM suppressions WHERE address = $1;
+
+-- ListSuppressions: $1 reason ('' any), $2 a LIKE pattern over the
+-- address ('' any).
+
+-- name: ListSuppressions
+SELECT address, reason, detail, created_at FROM suppressions
+WHERE ($1::text = '' OR reason = $1) AND ($2::text = '' OR address LIKE lower($2) ESCAPE '\')
+ORDER BY created_at DESC, address
+LIMIT $3 OFFSET $4;
