@@ -293,6 +293,18 @@ func testEventAttribution(e *env) {
 	if len(got) != 2 || idOr0(got[0].AccountID) != acme.ID || got[1].AccountID != nil {
 		t.Errorf("attribution stored as %v, %v; want %d, none", idOr0(got[0].AccountID), idOr0(got[1].AccountID), acme.ID)
 	}
+
+	// An account the store has seen events for, deleted, then named again
+	// by an event attributed before the deletion: stored unattributed.
+	later := track(src.ID, "m-3", "user-1", start.Add(time.Minute))
+	later.AccountID = &acme.ID
+	e.ok(e.st.DeleteAccount(e.ctx, acme.ID), "DeleteAccount")
+	e.appendEvents(later)
+	for _, ev := range e.allEvents() {
+		if ev.AccountID != nil {
+			t.Errorf("event %s attributed to %d after its account was deleted", ev.MessageID, *ev.AccountID)
+		}
+	}
 }
 
 func testEventsSince(e *env) {
