@@ -79,7 +79,7 @@ func (s *memStore) ListAccounts(_ context.Context, f account.Filter) (account.Pa
 	}
 	return p, nil
 }
-func (s *memStore) ListUsageUsers(context.Context, func(store.UsageUser) error) error   { return nil }
+func (s *memStore) ListUserAccounts(context.Context, func(uint32, int64) error) error   { return nil }
 func (s *memStore) LoadDays(context.Context, func(store.DayBlob) error) error           { return nil }
 func (s *memStore) LoadFeatureUses(context.Context, func(store.FeatureUse) error) error { return nil }
 func (s *memStore) ListFirstPings(context.Context) (map[int64]time.Time, error)         { return nil, nil }
@@ -174,7 +174,6 @@ func runMemory(b *testing.B, nAccounts, nUsers, nDays int) {
 
 	began := time.Now()
 	events := 0
-	key := make([]byte, 0, 32)
 	for d := range nDays {
 		day := start.AddDate(0, 0, d)
 		weekend := day.Weekday() == time.Saturday || day.Weekday() == time.Sunday
@@ -206,8 +205,7 @@ func runMemory(b *testing.B, nAccounts, nUsers, nDays int) {
 			}
 			feature := fs[int(h>>40)%n]
 			at := day.Add(8*time.Hour + time.Duration(h>>20%(10*3600))*time.Second)
-			key = strconv.AppendInt(append(key[:0], "user-"...), int64(i), 10)
-			memApply(ctx, u, string(key), ordinal[i], userAccount(i), at, feature)
+			memApply(ctx, u, ordinal[i], userAccount(i), at, feature)
 			events++
 		}
 		u.mu.Unlock()
@@ -254,15 +252,14 @@ func procStatus(field string) int64 {
 }
 
 // memApply applies one track event of a user as a commit does, with the
-// caller holding mu.
-func memApply(ctx context.Context, u *Usage, key string, ord uint32, accountID int64, at time.Time, feature string) {
-	st, ok := u.users[key]
-	if !ok {
-		st = userState{ordinal: ord, account: accountID}
-		u.users[key] = st
+// caller holding mu: the user is linked to its account (by its group call)
+// before its first event.
+func memApply(ctx context.Context, u *Usage, ord uint32, accountID int64, at time.Time, feature string) {
+	if u.users.get(ord) == 0 {
+		u.noteLink(ctx, ord, accountID, true)
 	}
-	ev := store.Event{Type: "track", UserKey: key, AccountID: &accountID, Name: feature, Timestamp: at}
-	if err := u.applyLocked(ctx, ev, st.ordinal, feature, true); err != nil {
+	ev := store.Event{Type: "track", AccountID: &accountID, Name: feature, Timestamp: at}
+	if err := u.applyLocked(ctx, ev, ord, feature, true); err != nil {
 		panic(err)
 	}
 }

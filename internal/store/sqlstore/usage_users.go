@@ -266,6 +266,17 @@ func (db *DB) ListUsageUsers(ctx context.Context, fn func(store.UsageUser) error
 	})
 }
 
+// ListUserAccounts implements store.Usage.
+func (db *DB) ListUserAccounts(ctx context.Context, fn func(ordinal uint32, accountID int64) error) error {
+	return db.stream(ctx, "ListUserAccounts", nil, func(rows *sql.Rows) error {
+		var ord, account int64
+		if err := rows.Scan(&ord, &account); err != nil {
+			return err
+		}
+		return fn(uint32(ord), account)
+	})
+}
+
 // UsageUsersOfAccount implements store.Usage; limit defaults to 100.
 func (db *DB) UsageUsersOfAccount(ctx context.Context, accountID int64, limit int) ([]store.UsageUser, error) {
 	out := []store.UsageUser{}

@@ -285,6 +285,9 @@ WHERE key = $1;
 -- name: ListUsageUsers
 SELECT ordinal, key, account_id, email, contact_id, first_seen FROM usage_users ORDER BY ordinal;
 
+-- name: ListUserAccounts
+SELECT ordinal, account_id FROM usage_users WHERE account_id IS NOT NULL ORDER BY ordinal;
+
 -- name: UsageUsersOfAccount
 SELECT ordinal, key, account_id, email, contact_id, first_seen FROM usage_users
 WHERE account_id = $1 ORDER BY ordinal LIMIT $2;
