@@ -254,8 +254,8 @@ func (u *Usage) replay(ctx context.Context, evs []store.Event) error {
 	keys := make([]store.UserLink, 0, len(evs))
 	seen := map[string]bool{}
 	for i, ev := range evs {
-		b := decodeBody(ev.Body)
-		ders[i] = u.derive(ev, b.Properties, b.Traits)
+		properties, traits := ingest.Objects(ev.Body)
+		ders[i] = u.derive(ev, properties, traits)
 		if !seen[ev.UserKey] {
 			seen[ev.UserKey] = true
 			keys = append(keys, store.UserLink{Key: ev.UserKey, Seen: ev.Timestamp})
@@ -954,23 +954,17 @@ func (u *Usage) Close() error {
 	return nil
 }
 
-// eventBody is the part of an event's body the engine reads after decoding.
-type eventBody struct {
-	Properties map[string]any `json:"properties"`
-	Traits     map[string]any `json:"traits"`
-}
-
-func decodeBody(b []byte) eventBody {
-	var e eventBody
-	_ = json.Unmarshal(b, &e) // stored bodies were valid JSON when accepted
-	return e
-}
-
-// derive reads what the engine needs of an event besides its keys.
-func (u *Usage) derive(ev store.Event, properties, traits map[string]any) derived {
+// derive reads what the engine needs of an event besides its keys, from
+// the call's properties and traits (raw JSON).
+func (u *Usage) derive(ev store.Event, properties, traits json.RawMessage) derived {
 	var d derived
 	if ev.Type == string(ingest.Track) {
-		d.feature = usage.FeatureOf(ev.Name, properties, u.cfg.Workspace.Settings.Usage.FeatureProperty)
+		prop := u.cfg.Workspace.Settings.Usage.FeatureProperty
+		var value any
+		if prop != "" {
+			value = ingest.Value(ingest.Member(properties, prop))
+		}
+		d.feature = usage.FeatureOfValue(ev.Name, value, prop)
 		if strings.ContainsRune(d.feature, 0) {
 			d.feature = "" // a store refuses NUL; such a name is no feature anyone uses
 		}
@@ -981,7 +975,7 @@ func (u *Usage) derive(ev store.Event, properties, traits map[string]any) derive
 			d.link = link{ok: true, account: ev.AccountID}
 		}
 	case string(ingest.Identify):
-		email, _ := traits["email"].(string)
+		email, _ := ingest.Value(ingest.Member(traits, "email")).(string)
 		email = strings.TrimSpace(email)
 		if ev.AccountID != nil || email != "" {
 			d.link = link{ok: true, account: ev.AccountID, email: email}
