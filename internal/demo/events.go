@@ -183,14 +183,15 @@ func (g *generator) identify(i, k int, p *plan, at time.Time) stamped {
 	if u.email != "" {
 		traits["email"], traits["name"] = u.email, u.name
 	}
+	traitsJSON, _ := json.Marshal(traits)
 	raw, _ := json.Marshal(struct {
-		Type      string         `json:"type"`
-		MessageID string         `json:"messageId"`
-		UserID    string         `json:"userId"`
-		Traits    map[string]any `json:"traits"`
-		Timestamp string         `json:"timestamp"`
-	}{"identify", id, u.id, traits, at.UTC().Format(tsLayout)})
-	return stamped{at, ingest.Event{Type: ingest.Identify, MessageID: id, UserID: u.id, Traits: traits,
+		Type      string          `json:"type"`
+		MessageID string          `json:"messageId"`
+		UserID    string          `json:"userId"`
+		Traits    json.RawMessage `json:"traits"`
+		Timestamp string          `json:"timestamp"`
+	}{"identify", id, u.id, traitsJSON, at.UTC().Format(tsLayout)})
+	return stamped{at, ingest.Event{Type: ingest.Identify, MessageID: id, UserID: u.id, Traits: traitsJSON,
 		Timestamp: at, ReceivedAt: received(at, uint64(k)), Raw: raw}}
 }
 

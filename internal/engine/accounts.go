@@ -21,6 +21,9 @@ type accountIndex struct {
 	minRefresh time.Duration
 	missTTL    time.Duration
 
+	// loading is held while the index reloads: requests resolve their
+	// events in their own goroutines, and one reload serves them all.
+	loading  sync.Mutex
 	mu       sync.RWMutex
 	byGroup  map[string]int64
 	seats    map[int64]int
@@ -77,6 +80,15 @@ func (x *accountIndex) resolve(ctx context.Context, group string) (int64, bool) 
 	x.mu.RUnlock()
 	if ok || recent || known && time.Since(missed) < x.missTTL {
 		return id, ok
+	}
+	x.loading.Lock()
+	defer x.loading.Unlock()
+	x.mu.RLock()
+	id, ok = x.byGroup[group]
+	recent = time.Since(x.loadedAt) < x.minRefresh
+	x.mu.RUnlock()
+	if ok || recent {
+		return id, ok // another request reloaded meanwhile
 	}
 	if err := x.load(ctx); err != nil {
 		return 0, false

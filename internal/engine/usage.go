@@ -59,11 +59,13 @@ type Usage struct {
 	// from memory (they are in the store): a late event for such a day
 	// loads them back first.
 	partial map[int64]bool
-	// users maps a user key to its ordinal and linked account.
-	users map[string]userState
-	// orphans hold recent events of users not linked to an account yet;
-	// orphanCount counts them all.
-	orphans     map[string][]orphan
+	// users holds the account each user is linked to, by ordinal.
+	users userAccounts
+	// links is what the store was last told of recently identified users.
+	links linkCache
+	// orphans hold recent events of users not linked to an account yet,
+	// by ordinal; orphanCount counts them all.
+	orphans     map[uint32][]orphan
 	orphanCount int
 	// dirtyDays are the days changed since the last flush.
 	dirtyDays map[int64]map[usage.Day]bool
@@ -87,11 +89,6 @@ type Usage struct {
 	done    chan struct{}
 }
 
-type userState struct {
-	ordinal uint32
-	account int64 // 0: not linked
-}
-
 // Signal is something the usage engine noticed for the first time.
 type Signal struct {
 	Kind      string // SignalFirstPing or SignalFirstFeatureUse
@@ -106,11 +103,30 @@ const (
 	SignalFirstFeatureUse = "feature_first_used"
 )
 
+// ingestRequest is a request's events as the committer takes them: turned
+// into store events, attributed, and with what each says about its user,
+// by the request's own goroutine, so that the one committer only stores
+// and applies.
 type ingestRequest struct {
-	source   store.WriteKey
-	events   []ingest.Event
-	rejected []ingest.Rejection
-	result   chan ingestResult
+	source     store.WriteKey
+	events     []store.Event
+	derived    []derived
+	rejections []store.Rejection
+	result     chan ingestResult
+}
+
+// derived is what the engine reads of an event besides its keys: the
+// feature a track uses and the link a group or identify makes.
+type derived struct {
+	feature string
+	link    link
+}
+
+// link is what a group or identify call says about its user.
+type link struct {
+	ok      bool
+	account *int64
+	email   string // trimmed
 }
 
 type ingestResult struct {
@@ -147,8 +163,8 @@ func NewUsage(ctx context.Context, cfg UsageConfig) (*Usage, error) {
 	u := &Usage{
 		cfg: cfg, st: cfg.Store, loc: loc, log: cfg.Logger, accounts: newAccountIndex(cfg.Store),
 		requests: make(chan *ingestRequest, 256),
-		idx:      map[int64]*usage.Account{}, partial: map[int64]bool{}, users: map[string]userState{},
-		orphans:   map[string][]orphan{},
+		idx:      map[int64]*usage.Account{}, partial: map[int64]bool{},
+		orphans:   map[uint32][]orphan{},
 		dirtyDays: map[int64]map[usage.Day]bool{}, dirtyMetrics: map[int64]bool{},
 		pendingPings: map[int64]time.Time{}, written: map[int64]map[string]any{},
 		done: make(chan struct{}),
@@ -170,12 +186,8 @@ func (u *Usage) load(ctx context.Context) error {
 	now := u.cfg.Now()
 	u.today = usage.DayOf(now, u.loc)
 	horizon := usage.NewAccount(u.loc).Horizon(now)
-	err := u.st.ListUsageUsers(ctx, func(us store.UsageUser) error {
-		s := userState{ordinal: us.Ordinal}
-		if us.AccountID != nil {
-			s.account = *us.AccountID
-		}
-		u.users[us.Key] = s
+	err := u.st.ListUserAccounts(ctx, func(ord uint32, account int64) error {
+		u.users.set(ord, account)
 		return nil
 	})
 	if err != nil {
@@ -223,44 +235,57 @@ func (u *Usage) load(ctx context.Context) error {
 		if len(evs) == 0 {
 			break
 		}
-		var links []store.UserLink
-		for _, ev := range evs {
-			links = append(links, linkOf(ev, decodeBody(ev.Body))...)
-		}
-		u.linkContacts(ctx, links)
-		ords, err := u.st.LinkUsers(ctx, links)
-		if err != nil {
+		if err := u.replay(ctx, evs); err != nil {
 			return err
 		}
-		u.mu.Lock()
-		for _, l := range links {
-			u.noteLink(ctx, l, ords[l.Key], false)
-		}
-		for _, ev := range evs {
-			body := decodeBody(ev.Body)
-			st, ok := u.users[ev.UserKey]
-			if !ok {
-				// Users are created with their events; a user unknown
-				// here was created after the list above.
-				ords, err := u.st.LinkUsers(ctx, []store.UserLink{{Key: ev.UserKey, Seen: ev.Timestamp}})
-				if err != nil {
-					u.mu.Unlock()
-					return err
-				}
-				st = userState{ordinal: ords[ev.UserKey]}
-				u.users[ev.UserKey] = st
-			}
-			if err := u.applyLocked(ctx, ev, st.ordinal, u.featureOf(ev, body), false); err != nil {
-				u.mu.Unlock()
-				return err
-			}
-			u.applied = ev.Seq
-		}
-		u.mu.Unlock()
 	}
 	u.signals = nil // replayed signals were recorded before the crash or are lost with it
 	for id := range u.idx {
 		u.dirtyMetrics[id] = true
+	}
+	return nil
+}
+
+// replay applies stored events again after a restart, their links
+// included: the crash may have come between storing the events and
+// writing the links.
+func (u *Usage) replay(ctx context.Context, evs []store.Event) error {
+	ders := make([]derived, len(evs))
+	keys := make([]store.UserLink, 0, len(evs))
+	seen := map[string]bool{}
+	for i, ev := range evs {
+		properties, traits := ingest.Objects(ev.Body)
+		ders[i] = u.derive(ev, properties, traits)
+		if !seen[ev.UserKey] {
+			seen[ev.UserKey] = true
+			keys = append(keys, store.UserLink{Key: ev.UserKey, Seen: ev.Timestamp})
+		}
+	}
+	ords, err := u.st.LinkUsers(ctx, keys) // the users exist: this reads their ordinals
+	if err != nil {
+		return err
+	}
+	var links []store.UserLink
+	for i, d := range ders {
+		if d.link.ok {
+			links = append(links, store.UserLink{Key: evs[i].UserKey, AccountID: d.link.account, Email: d.link.email, Seen: evs[i].Timestamp})
+		}
+	}
+	u.linkContacts(ctx, links, ords)
+	if _, err := u.st.LinkUsers(ctx, links); err != nil {
+		return err
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for i, ev := range evs {
+		ord := ords[ev.UserKey]
+		if d := ders[i]; d.link.ok && d.link.account != nil {
+			u.noteLink(ctx, ord, *d.link.account, false)
+		}
+		if err := u.applyLocked(ctx, ev, ord, ders[i].feature, false); err != nil {
+			return err
+		}
+		u.applied = ev.Seq
 	}
 	return nil
 }
@@ -279,7 +304,7 @@ func (u *Usage) account(id int64) *usage.Account {
 // Ingest commits a decoded request's events and records its rejected ones.
 // It returns once the events are durably stored and applied.
 func (u *Usage) Ingest(ctx context.Context, source store.WriteKey, b ingest.Batch) (IngestResult, error) {
-	req := &ingestRequest{source: source, events: b.Events, rejected: b.Rejected, result: make(chan ingestResult, 1)}
+	req := u.prepare(ctx, source, b)
 	select {
 	case u.requests <- req:
 	case <-ctx.Done():
@@ -295,6 +320,35 @@ func (u *Usage) Ingest(ctx context.Context, source store.WriteKey, b ingest.Batc
 		// duplicate, which the message id absorbs.
 		return IngestResult{}, ctx.Err()
 	}
+}
+
+// prepare turns a request's events into what the committer stores, in the
+// request's goroutine: requests are prepared in parallel, committed one
+// group at a time.
+func (u *Usage) prepare(ctx context.Context, source store.WriteKey, b ingest.Batch) *ingestRequest {
+	req := &ingestRequest{source: source, result: make(chan ingestResult, 1),
+		events: make([]store.Event, len(b.Events)), derived: make([]derived, len(b.Events))}
+	for i := range b.Events {
+		e := &b.Events[i]
+		se := &req.events[i]
+		*se = store.Event{SourceID: source.ID, MessageID: e.MessageID, Type: string(e.Type), UserKey: userKey(e),
+			Name: e.Event, Timestamp: e.Timestamp, ReceivedAt: e.ReceivedAt, Body: e.Raw}
+		if se.Name == "" {
+			se.Name = e.Name
+		}
+		if id, ok := u.accounts.resolve(ctx, e.AccountGroupID()); ok {
+			se.AccountID = &id
+		}
+		req.derived[i] = u.derive(*se, e.Properties, e.Traits)
+	}
+	if len(b.Rejected) > 0 {
+		now := u.cfg.Now()
+		for _, rj := range b.Rejected {
+			req.rejections = append(req.rejections, store.Rejection{SourceID: source.ID, ReceivedAt: now, Index: rj.Index,
+				MessageID: rj.MessageID, Reason: rj.Reason, Body: rj.Raw})
+		}
+	}
+	return req
 }
 
 // run is the committer and the flush loop.
@@ -361,24 +415,19 @@ func (u *Usage) drain() {
 // applies them and answers each request.
 func (u *Usage) commit(ctx context.Context, group []*ingestRequest) {
 	var evs []store.Event
-	var bodies []eventBody
+	var ders []derived
 	var rejections []store.Rejection
-	for _, r := range group {
-		for _, e := range r.events {
-			se := store.Event{SourceID: r.source.ID, MessageID: e.MessageID, Type: string(e.Type), UserKey: userKey(e),
-				Name: e.Event, Timestamp: e.Timestamp, ReceivedAt: e.ReceivedAt, Body: e.Raw}
-			if se.Name == "" {
-				se.Name = e.Name
-			}
-			if id, ok := u.accounts.resolve(ctx, e.AccountGroupID()); ok {
-				se.AccountID = &id
-			}
-			evs = append(evs, se)
-			bodies = append(bodies, eventBody{Properties: e.Properties, Traits: e.Traits})
+	if len(group) == 1 {
+		evs, ders, rejections = group[0].events, group[0].derived, group[0].rejections
+	} else {
+		n := 0
+		for _, r := range group {
+			n += len(r.events)
 		}
-		for _, rj := range r.rejected {
-			rejections = append(rejections, store.Rejection{SourceID: r.source.ID, ReceivedAt: u.cfg.Now(), Index: rj.Index,
-				MessageID: rj.MessageID, Reason: rj.Reason, Body: rj.Raw})
+		evs, ders = make([]store.Event, 0, n), make([]derived, 0, n)
+		for _, r := range group {
+			evs, ders = append(evs, r.events...), append(ders, r.derived...)
+			rejections = append(rejections, r.rejections...)
 		}
 	}
 	answer := func(err error, perReq []IngestResult) {
@@ -395,34 +444,29 @@ func (u *Usage) commit(ctx context.Context, group []*ingestRequest) {
 		answer(err, nil)
 		return
 	}
-	// Count per request: the store reports accepted indexes over the group.
+	// Count per request: the store reports accepted indexes over the
+	// group, in order.
 	perReq := make([]IngestResult, len(group))
-	owner := make([]int, 0, len(evs))
-	for i, r := range group {
-		for range r.events {
-			owner = append(owner, i)
+	r, end := 0, len(group[0].events)
+	for _, i := range res.Accepted {
+		for i >= end {
+			r++
+			end += len(group[r].events)
 		}
-		perReq[i].Duplicates = len(r.events)
+		perReq[r].Accepted++
 	}
-	for _, i := range res.Accepted {
-		perReq[owner[i]].Accepted++
-		perReq[owner[i]].Duplicates--
-	}
-	var links []store.UserLink
-	for _, i := range res.Accepted {
-		links = append(links, linkOf(evs[i], bodies[i])...)
+	for i, g := range group {
+		perReq[i].Duplicates = len(g.events) - perReq[i].Accepted
 	}
 	ords := res.Ordinals
-	u.linkContacts(ctx, links)
-	if len(links) > 0 {
-		lo, err := u.st.LinkUsers(ctx, links)
-		if err != nil {
+	writes, cached := u.linksToWrite(evs, ders, res.Accepted, ords)
+	if len(writes) > 0 {
+		u.linkContacts(ctx, writes, ords)
+		if _, err := u.st.LinkUsers(ctx, writes); err != nil {
 			// The events are stored; the links are replayed from them
 			// after a restart. Say so, but do not fail the request.
 			u.log.Error("usage: link users", "err", err)
-		}
-		for k, v := range lo {
-			ords[k] = v
+			cached = nil
 		}
 	}
 	if len(rejections) > 0 {
@@ -431,17 +475,16 @@ func (u *Usage) commit(ctx context.Context, group []*ingestRequest) {
 		}
 	}
 	u.mu.Lock()
-	for _, l := range links {
-		u.noteLink(ctx, l, ords[l.Key], true)
+	for _, c := range cached {
+		u.links.put(c.ord, c.state)
 	}
 	for _, i := range res.Accepted {
 		ev := evs[i]
-		st := u.users[ev.UserKey]
-		if st.ordinal == 0 {
-			st.ordinal = ords[ev.UserKey]
-			u.users[ev.UserKey] = st
+		ord := ords[ev.UserKey]
+		if l := ders[i].link; l.ok && l.account != nil {
+			u.noteLink(ctx, ord, *l.account, true)
 		}
-		if err := u.applyLocked(ctx, ev, st.ordinal, u.featureOf(ev, bodies[i]), true); err != nil {
+		if err := u.applyLocked(ctx, ev, ord, ders[i].feature, true); err != nil {
 			u.log.Error("usage: apply event", "seq", ev.Seq, "err", err)
 		}
 		u.applied = max(u.applied, ev.Seq)
@@ -450,11 +493,57 @@ func (u *Usage) commit(ctx context.Context, group []*ingestRequest) {
 	answer(nil, perReq)
 }
 
+// cachedLink is a link to remember once the store has it.
+type cachedLink struct {
+	ord   uint32
+	state linkState
+}
+
+// linksToWrite returns the links of the accepted events that tell the store
+// something new: a group call for an account the user is not linked to, an
+// identify with an email (or on an account) the store was not told of
+// lately. The same calls come again and again; the others cost no write.
+func (u *Usage) linksToWrite(evs []store.Event, ders []derived, accepted []int, ords map[string]uint32) ([]store.UserLink, []cachedLink) {
+	var writes []store.UserLink
+	var cached []cachedLink
+	now := u.cfg.Now()
+	var group map[uint32]int64 // accounts linked earlier in the group
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	for _, i := range accepted {
+		l := ders[i].link
+		if !l.ok {
+			continue
+		}
+		ord := ords[evs[i].UserKey]
+		account, ok := group[ord]
+		if !ok {
+			account = u.users.get(ord)
+		}
+		write := false
+		if l.account != nil && *l.account != account {
+			write, account = true, *l.account
+			if group == nil {
+				group = map[uint32]int64{}
+			}
+			group[ord] = account
+		}
+		if l.email != "" && !u.links.fresh(ord, l.email, account, now) {
+			write = true
+			cached = append(cached, cachedLink{ord, linkState{email: l.email, account: account, at: now}})
+		}
+		if write {
+			writes = append(writes, store.UserLink{Key: evs[i].UserKey, AccountID: l.account, Email: l.email, Seen: evs[i].Timestamp})
+		}
+	}
+	return writes, cached
+}
+
 // linkContacts links identified users to the contact with their email on
 // their account (issue 3: "an identify with an email that matches a contact
-// links them"). Identify calls are rare next to tracks, so the account's
-// contacts are read per call group.
-func (u *Usage) linkContacts(ctx context.Context, links []store.UserLink) {
+// links them"). Only links that tell the store something new come here,
+// so the account's contacts are read per call group.
+func (u *Usage) linkContacts(ctx context.Context, links []store.UserLink, ords map[string]uint32) {
 	contacts := map[int64][]account.Contact{}
 	linked := map[string]int64{} // by earlier links of the same group
 	for i, l := range links {
@@ -467,7 +556,7 @@ func (u *Usage) linkContacts(ctx context.Context, links []store.UserLink) {
 		id, ok := linked[l.Key]
 		if !ok {
 			u.mu.RLock()
-			id = u.users[l.Key].account
+			id = u.users.get(ords[l.Key])
 			u.mu.RUnlock()
 		}
 		if id == 0 {
@@ -490,31 +579,27 @@ func (u *Usage) linkContacts(ctx context.Context, links []store.UserLink) {
 	}
 }
 
-// noteLink records a user's ordinal and account from a link. A user linked
-// to an account for the first time brings along the events it sent before
-// (a track before its group call), so that they count live as they do
-// after a replay. The caller holds mu.
-func (u *Usage) noteLink(ctx context.Context, l store.UserLink, ordinal uint32, live bool) {
-	st := u.users[l.Key]
-	if ordinal != 0 {
-		st.ordinal = ordinal
-	}
-	newlyLinked := st.account == 0 && l.AccountID != nil
-	if l.AccountID != nil {
-		st.account = *l.AccountID
-	}
-	u.users[l.Key] = st
-	if !newlyLinked {
+// noteLink records that the user with the ordinal is linked to the
+// account. A user linked to an account for the first time brings along the
+// events it sent before (a track before its group call), so that they
+// count live as they do after a replay. The caller holds mu.
+func (u *Usage) noteLink(ctx context.Context, ord uint32, account int64, live bool) {
+	prev := u.users.get(ord)
+	if prev == account {
 		return
 	}
-	for _, o := range u.orphans[l.Key] {
-		o.ev.AccountID = l.AccountID
-		if err := u.applyLocked(ctx, o.ev, st.ordinal, o.feature, live); err != nil {
+	u.users.set(ord, account)
+	if prev != 0 {
+		return
+	}
+	for _, o := range u.orphans[ord] {
+		o.ev.AccountID = &account
+		if err := u.applyLocked(ctx, o.ev, ord, o.feature, live); err != nil {
 			u.log.Warn("usage: apply an earlier event of a newly linked user", "seq", o.ev.Seq, "err", err)
 		}
 	}
-	u.orphanCount -= len(u.orphans[l.Key])
-	delete(u.orphans, l.Key)
+	u.orphanCount -= len(u.orphans[ord])
+	delete(u.orphans, ord)
 }
 
 // Bounds of the events kept for users not yet linked to an account.
@@ -529,8 +614,8 @@ type orphan struct {
 	feature string
 }
 
-// applyLocked adds one stored event to its account's index. The caller
-// holds mu.
+// applyLocked adds one stored event of the user with the ordinal to its
+// account's index. The caller holds mu.
 func (u *Usage) applyLocked(ctx context.Context, ev store.Event, ordinal uint32, feature string, live bool) error {
 	if ordinal == 0 {
 		return nil
@@ -538,15 +623,15 @@ func (u *Usage) applyLocked(ctx context.Context, ev store.Event, ordinal uint32,
 	var id int64
 	if ev.AccountID != nil {
 		id = *ev.AccountID
-	} else if st, ok := u.users[ev.UserKey]; ok && st.account != 0 {
-		id = st.account
+	} else {
+		id = u.users.get(ordinal)
 	}
 	if id == 0 {
 		// Not attributed (yet): kept raw, and held a while in case the
 		// user's group call follows.
-		if len(u.orphans[ev.UserKey]) < maxOrphansPerUser && u.orphanCount < maxOrphans {
+		if len(u.orphans[ordinal]) < maxOrphansPerUser && u.orphanCount < maxOrphans {
 			ev.Body = nil
-			u.orphans[ev.UserKey] = append(u.orphans[ev.UserKey], orphan{ev, feature})
+			u.orphans[ordinal] = append(u.orphans[ordinal], orphan{ev, feature})
 			u.orphanCount++
 		}
 		return nil
@@ -869,47 +954,37 @@ func (u *Usage) Close() error {
 	return nil
 }
 
-// eventBody is the part of an event's body the engine reads after decoding.
-type eventBody struct {
-	Properties map[string]any `json:"properties"`
-	Traits     map[string]any `json:"traits"`
-}
-
-func decodeBody(b []byte) eventBody {
-	var e eventBody
-	_ = json.Unmarshal(b, &e) // stored bodies were valid JSON when accepted
-	return e
-}
-
-// featureOf names the feature a track event is a use of.
-func (u *Usage) featureOf(ev store.Event, b eventBody) string {
-	if ev.Type != string(ingest.Track) {
-		return ""
+// derive reads what the engine needs of an event besides its keys, from
+// the call's properties and traits (raw JSON).
+func (u *Usage) derive(ev store.Event, properties, traits json.RawMessage) derived {
+	var d derived
+	if ev.Type == string(ingest.Track) {
+		prop := u.cfg.Workspace.Settings.Usage.FeatureProperty
+		var value any
+		if prop != "" {
+			value = ingest.Value(ingest.Member(properties, prop))
+		}
+		d.feature = usage.FeatureOfValue(ev.Name, value, prop)
+		if strings.ContainsRune(d.feature, 0) {
+			d.feature = "" // a store refuses NUL; such a name is no feature anyone uses
+		}
 	}
-	f := usage.FeatureOf(ev.Name, b.Properties, u.cfg.Workspace.Settings.Usage.FeatureProperty)
-	if strings.ContainsRune(f, 0) {
-		return "" // a store refuses NUL; such a name is no feature anyone uses
-	}
-	return f
-}
-
-// linkOf is what a group or identify call says about its user.
-func linkOf(ev store.Event, b eventBody) []store.UserLink {
 	switch ev.Type {
 	case string(ingest.Group):
 		if ev.AccountID != nil {
-			return []store.UserLink{{Key: ev.UserKey, AccountID: ev.AccountID, Seen: ev.Timestamp}}
+			d.link = link{ok: true, account: ev.AccountID}
 		}
 	case string(ingest.Identify):
-		email, _ := b.Traits["email"].(string)
+		email, _ := ingest.Value(ingest.Member(traits, "email")).(string)
+		email = strings.TrimSpace(email)
 		if ev.AccountID != nil || email != "" {
-			return []store.UserLink{{Key: ev.UserKey, AccountID: ev.AccountID, Email: email, Seen: ev.Timestamp}}
+			d.link = link{ok: true, account: ev.AccountID, email: email}
 		}
 	}
-	return nil
+	return d
 }
 
-func userKey(e ingest.Event) string {
+func userKey(e *ingest.Event) string {
 	if e.UserID != "" {
 		return e.UserID
 	}

@@ -356,3 +356,104 @@ func TestUsageCountsEventsSentBeforeTheGroupCall(t *testing.T) {
 		t.Errorf("after replay %+v, live %+v", got, m)
 	}
 }
+
+// linkCounter counts the links the engine writes.
+type linkCounter struct {
+	store.Store
+	mu    sync.Mutex
+	links int
+}
+
+func (c *linkCounter) LinkUsers(ctx context.Context, links []store.UserLink) (map[string]uint32, error) {
+	c.mu.Lock()
+	c.links += len(links)
+	c.mu.Unlock()
+	return c.Store.LinkUsers(ctx, links)
+}
+
+func (c *linkCounter) take() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.links
+	c.links = 0
+	return n
+}
+
+// A product sends the same group and identify calls again and again: only
+// those that tell the store something new are written, and a contact made
+// since a user's identify is found at the next identify after a minute.
+func TestUsageWritesOnlyLinksThatChange(t *testing.T) {
+	e := newEnv(t)
+	globex := account.Account{Name: "Globex", AnalyticsID: "grp_globex"}
+	if err := e.st.CreateAccount(e.ctx, &globex, account.System("test", account.SourceManual)); err != nil {
+		t.Fatal(err)
+	}
+	counter := &linkCounter{Store: e.st}
+	u, err := engine.NewUsage(e.ctx, engine.UsageConfig{Store: counter, Workspace: e.ws, Now: e.clk.Now, FlushEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	identify := func(user, email, msg string) string {
+		return fmt.Sprintf(`{"type": "identify", "userId": %q, "messageId": %q, "traits": {"email": %q}}`, user, msg, email)
+	}
+	groupAs := func(user, groupID, msg string) string {
+		return fmt.Sprintf(`{"type": "group", "userId": %q, "groupId": %q, "messageId": %q}`, user, groupID, msg)
+	}
+	contactOf := func(key string) *int64 {
+		t.Helper()
+		var got *int64
+		err := e.st.ListUsageUsers(e.ctx, func(us store.UsageUser) error {
+			if us.Key == key {
+				got = us.ContactID
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	e.send(u, groupAs("u1", "grp_acme", "g1"), identify("u1", "u1@acme.example", "i1"))
+	if n := counter.take(); n != 2 {
+		t.Errorf("first group and identify: %d links written, want 2", n)
+	}
+	e.send(u, groupAs("u1", "grp_acme", "g2"), identify("u1", "u1@acme.example", "i2"), identify("u1", " u1@acme.example ", "i3"))
+	if n := counter.take(); n != 0 {
+		t.Errorf("the same calls again: %d links written, want 0", n)
+	}
+
+	// A move to another account is written, and the email is matched
+	// against the new account's contacts at once.
+	ann := account.Contact{AccountID: globex.ID, Name: "Ann", Email: "U1@acme.example"}
+	if err := e.st.CreateContact(e.ctx, &ann); err != nil {
+		t.Fatal(err)
+	}
+	e.send(u, groupAs("u1", "grp_globex", "g3"), identify("u1", "u1@acme.example", "i4"))
+	if n := counter.take(); n != 2 {
+		t.Errorf("a move and an identify there: %d links written, want 2", n)
+	}
+	if c := contactOf("u1"); c == nil || *c != ann.ID {
+		t.Errorf("u1's contact after the move = %v, want %d", c, ann.ID)
+	}
+
+	// A contact made after the identify: found once the minute is up.
+	e.send(u, groupAs("u3", "grp_acme", "g4"), identify("u3", "bo@acme.example", "i5"))
+	counter.take()
+	bo := account.Contact{AccountID: e.acme.ID, Name: "Bo", Email: "bo@acme.example"}
+	if err := e.st.CreateContact(e.ctx, &bo); err != nil {
+		t.Fatal(err)
+	}
+	e.send(u, identify("u3", "bo@acme.example", "i6"))
+	if n, c := counter.take(), contactOf("u3"); n != 0 || c != nil {
+		t.Errorf("within the minute: %d links written, contact %v; want 0, none yet", n, c)
+	}
+	e.clk.mu.Lock()
+	e.clk.t = e.clk.t.Add(2 * time.Minute)
+	e.clk.mu.Unlock()
+	e.send(u, identify("u3", "bo@acme.example", "i7"))
+	if n, c := counter.take(), contactOf("u3"); n != 1 || c == nil || *c != bo.ID {
+		t.Errorf("after the minute: %d links written, contact %v; want 1, %d", n, c, bo.ID)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -35,19 +34,14 @@ func DecodeBatch(body []byte, receivedAt time.Time) (Batch, error) {
 			"the request body is %d bytes; a batch may be at most %d bytes (500 KB): send fewer calls per batch",
 			len(body), MaxBatchBytes)
 	}
-	if err := checkJSON(body); err != nil {
-		return Batch{}, err
-	}
 	body = body[skipSpace(body, 0):]
-	if body[0] != '{' {
-		return Batch{}, derrors.New(derrors.Invalid,
-			`the request body must be a JSON object with a "batch" array, got %s`, kindOf(body))
-	}
 	var batchRaw, ctxRaw, sentRaw, keyRaw []byte
-	eachMember(body, func(key, val []byte) {
+	var items [][]byte
+	isBatch := func(key []byte) bool { return keyIs(key, "batch") }
+	member := func(key, val []byte, elems [][]byte) {
 		switch {
-		case keyIs(key, "batch"):
-			batchRaw = val
+		case isBatch(key):
+			batchRaw, items = val, elems
 		case keyIs(key, "context"):
 			ctxRaw = val
 		case keyIs(key, "sentAt"):
@@ -55,14 +49,25 @@ func DecodeBatch(body []byte, receivedAt time.Time) (Batch, error) {
 		case keyIs(key, "writeKey"):
 			keyRaw = val
 		}
-	})
+	}
+	// Validated as it is split into calls: one pass over the body.
+	if len(body) == 0 || body[0] != '{' || !validMembersSplit(body, isBatch, MaxBatchEvents, member) {
+		if err := checkJSON(body); err != nil {
+			return Batch{}, err
+		}
+		if body[0] != '{' {
+			return Batch{}, derrors.New(derrors.Invalid,
+				`the request body must be a JSON object with a "batch" array, got %s`, kindOf(body))
+		}
+		batchRaw, ctxRaw, sentRaw, keyRaw, items = nil, nil, nil, nil, nil
+		eachMemberSplit(body, isBatch, MaxBatchEvents, member)
+	}
 	if batchRaw == nil || batchRaw[0] == 'n' {
 		return Batch{}, derrors.Field(derrors.Invalid, "batch", "is required: a JSON array of calls")
 	}
 	if batchRaw[0] != '[' {
 		return Batch{}, derrors.Field(derrors.Invalid, "batch", "must be a JSON array of calls, got %s", kindOf(batchRaw))
 	}
-	items := elements(batchRaw, MaxBatchEvents)
 	if len(items) > MaxBatchEvents {
 		return Batch{}, derrors.Field(derrors.Invalid, "batch",
 			"has more than %d calls; a batch may carry at most %d: send fewer calls per batch",
@@ -125,8 +130,10 @@ func DecodeSingle(call string, body []byte, receivedAt time.Time) (Batch, error)
 		return Batch{}, derrors.New(derrors.TooLarge,
 			"the request body is %d bytes; a single call may be at most %d bytes (32 KB)", len(body), MaxEventBytes)
 	}
-	if err := checkJSON(body); err != nil {
-		return Batch{}, err
+	if !validJSON(body) {
+		if err := checkJSON(body); err != nil {
+			return Batch{}, err
+		}
 	}
 	body = bytes.TrimRight(body[skipSpace(body, 0):], " \t\r\n")
 	if body[0] != '{' {
@@ -151,26 +158,136 @@ type request struct {
 	writeKey   string    // the batch's writeKey
 }
 
-// wireEvent is a call as sent. The fields whose kind is judged after
-// decoding are scalars or raw JSON; properties and traits are maps, and a
-// non-object there is an *json.UnmarshalTypeError that names the field.
+// wireEvent is a call as sent: each field's raw value, read by one walk
+// over the call's members (read). The fields whose kind is judged after
+// decoding are scalars; properties, traits, context and integrations stay
+// raw JSON (nil when absent or null).
 type wireEvent struct {
-	Type              scalar          `json:"type"`
-	MessageID         scalar          `json:"messageId"`
-	UserID            scalar          `json:"userId"`
-	AnonymousID       scalar          `json:"anonymousId"`
-	Event             scalar          `json:"event"`
-	Name              scalar          `json:"name"`
-	GroupID           scalar          `json:"groupId"`
-	PreviousID        scalar          `json:"previousId"`
-	Timestamp         scalar          `json:"timestamp"`
-	OriginalTimestamp scalar          `json:"originalTimestamp"`
-	SentAt            scalar          `json:"sentAt"`
-	WriteKey          scalar          `json:"writeKey"`
-	Properties        map[string]any  `json:"properties"`
-	Traits            map[string]any  `json:"traits"`
-	Context           json.RawMessage `json:"context"`
-	Integrations      json.RawMessage `json:"integrations"`
+	Type, MessageID, UserID, AnonymousID, Event, Name, GroupID, PreviousID scalar
+	Timestamp, OriginalTimestamp, SentAt, WriteKey                         scalar
+	Properties, Traits, Context, Integrations                              json.RawMessage
+	// notObject names the first context or integrations member that is
+	// not an object (nor null), and notObjectKind its kind.
+	notObject, notObjectKind string
+}
+
+// wireFields are the members a call's fields are read from, in the order
+// of fieldOf's results.
+var wireFields = [...]string{"type", "messageId", "userId", "anonymousId", "event", "name", "groupId", "previousId",
+	"timestamp", "originalTimestamp", "sentAt", "writeKey", "properties", "traits", "context", "integrations"}
+
+// fieldOf returns the index in wireFields of the field a member's key (a
+// JSON string literal) names, -1 for none. Keys match as encoding/json
+// matches them to a struct's fields: regardless of case (strings.EqualFold,
+// Unicode's simple folding included), so that a call decodes as it always
+// has.
+func fieldOf(key []byte) int {
+	k := key[1 : len(key)-1]
+	plain := true
+	for _, c := range k {
+		if c == '\\' || c >= 0x80 {
+			plain = false
+			break
+		}
+	}
+	if !plain {
+		s := unquote(key)
+		for i, name := range wireFields {
+			if strings.EqualFold(s, name) {
+				return i
+			}
+		}
+		return -1
+	}
+	if len(k) < len(fieldsByLen) {
+		for _, i := range fieldsByLen[len(k)] {
+			if asciiFold(k, wireFields[i]) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// fieldsByLen lists the wireFields of each length.
+var fieldsByLen = func() (t [18][]int) {
+	for i, name := range wireFields {
+		t[len(name)] = append(t[len(name)], i)
+	}
+	return t
+}()
+
+// asciiFold reports whether ASCII b equals s, a name of letters, regardless
+// of case.
+func asciiFold(b []byte, s string) bool {
+	for i := range b {
+		x, y := b[i], s[i]
+		if x == y {
+			continue
+		}
+		if l := x | 0x20; l < 'a' || l > 'z' || l != y|0x20 {
+			return false
+		}
+	}
+	return true
+}
+
+// read fills w from the members of the call object raw (valid JSON), the
+// last repeat of a field winning, as encoding/json's would. It returns the
+// fault encoding/json reported for properties or traits that are not
+// objects: the first, even when a later repeat is one.
+func (w *wireEvent) read(raw []byte) *fault {
+	scalars := [...]*scalar{&w.Type, &w.MessageID, &w.UserID, &w.AnonymousID, &w.Event, &w.Name, &w.GroupID, &w.PreviousID,
+		&w.Timestamp, &w.OriginalTimestamp, &w.SentAt, &w.WriteKey}
+	var f *fault
+	eachMember(raw, func(key, val []byte) {
+		i := fieldOf(key)
+		switch {
+		case i < 0:
+		case i < len(scalars):
+			_ = scalars[i].UnmarshalJSON(val)
+		default:
+			name := wireFields[i]
+			if val[0] != '{' && val[0] != 'n' {
+				if name == "properties" || name == "traits" {
+					if f == nil {
+						f = faultf(name, "%s: expected a JSON object, got %s", name, kindOf(val))
+					}
+				} else if w.notObject == "" {
+					w.notObject, w.notObjectKind = name, kindOf(val)
+				}
+			}
+			raw := nonNull(val)
+			switch name {
+			// encoding/json decodes a repeated object into the map it has,
+			// keeping the members the repeat lacks.
+			case "properties":
+				w.Properties = repeatObject(w.Properties, raw)
+			case "traits":
+				w.Traits = repeatObject(w.Traits, raw)
+			case "context":
+				w.Context = raw
+			default:
+				w.Integrations = raw
+			}
+		}
+	})
+	return f
+}
+
+// repeatObject is a map field's value after a repeat of its member: the
+// repeat's members over the earlier ones (null clears it; a repeat that is
+// not an object, already a fault, leaves it).
+func repeatObject(cur, next json.RawMessage) json.RawMessage {
+	switch {
+	case next == nil || cur == nil:
+		return next
+	case next[0] != '{':
+		return cur
+	case cur[0] != '{':
+		return next
+	}
+	return mergeContext(cur, next)
 }
 
 // fault is why a call is rejected: the field at fault and a sentence.
@@ -213,9 +330,9 @@ func (rq *request) decode(raw []byte, index int, pathType Type) (Event, *Rejecti
 // request of its group — and an email, stored when the user is linked,
 // would fail the replay after a crash.
 func storable(e *Event) *fault {
-	email, _ := e.Traits["email"].(string)
-	if e.Type != Identify {
-		email = ""
+	var email string
+	if e.Type == Identify {
+		email, _ = Value(Member(e.Traits, "email")).(string)
 	}
 	for _, f := range []struct{ name, v string }{{"messageId", e.MessageID}, {"userId", e.UserID},
 		{"anonymousId", e.AnonymousID}, {"event", e.Event}, {"name", e.Name}, {"traits.email", email}} {
@@ -229,30 +346,17 @@ func storable(e *Event) *fault {
 // decodeInto does the work of decode, filling e, and w as far as it got.
 func (rq *request) decodeInto(e *Event, w *wireEvent, raw []byte, pathType Type) *fault {
 	if len(raw) > MaxEventBytes {
-		// Read what identifies the call, for the rejection, and no more.
-		var id struct {
-			Type      scalar `json:"type"`
-			MessageID scalar `json:"messageId"`
-			WriteKey  scalar `json:"writeKey"`
-		}
+		// Read what identifies the call, for the rejection.
 		if raw[0] == '{' {
-			_ = json.Unmarshal(raw, &id)
+			_ = w.read(raw)
 		}
-		w.Type, w.MessageID, w.WriteKey = id.Type, id.MessageID, id.WriteKey
 		return faultf("", "the call is %d bytes; a call may be at most %d bytes (32 KB)", len(raw), MaxEventBytes)
 	}
 	if raw[0] != '{' {
 		return faultf("", "each call must be a JSON object, got %s", kindOf(raw))
 	}
-
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // ids and amounts in properties and traits keep every digit
-	if err := dec.Decode(w); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return faultf(te.Field, "%s: expected a JSON object, got %s", te.Field, articled(te.Value))
-		}
-		return faultf("", "cannot decode the call: %v", err)
+	if f := w.read(raw); f != nil {
+		return f
 	}
 
 	typ, ok := pathType, true
@@ -301,18 +405,10 @@ func (rq *request) decodeInto(e *Event, w *wireEvent, raw []byte, pathType Type)
 		return faultf("name", "name: expected the %s's name as a string, got %s", typ, w.Name.kindName())
 	}
 	// Every context and integrations member must be an object, not only
-	// the one encoding/json keeps: it matches keys regardless of case and
-	// the last repeat wins, so a call may carry "context" more than once.
-	var objFault *fault
-	eachMember(raw, func(key, val []byte) {
-		for _, name := range []string{"context", "integrations"} {
-			if objFault == nil && val[0] != '{' && val[0] != 'n' && strings.EqualFold(unquote(key), name) {
-				objFault = faultf(name, "%s: expected a JSON object, got %s", name, kindOf(val))
-			}
-		}
-	})
-	if objFault != nil {
-		return objFault
+	// the one kept: keys match regardless of case and the last repeat
+	// wins, so a call may carry "context" more than once.
+	if w.notObject != "" {
+		return faultf(w.notObject, "%s: expected a JSON object, got %s", w.notObject, w.notObjectKind)
 	}
 
 	// The Segment spec: every call names its user, by userId (known) or
@@ -374,10 +470,9 @@ func (rq *request) decodeInto(e *Event, w *wireEvent, raw []byte, pathType Type)
 	if e.MessageID == "" {
 		e.MessageID = deriveMessageID(raw, client.IsZero(), rq.receivedAt)
 	}
-	e.Properties, e.Traits = w.Properties, w.Traits
-	e.Integrations = nonNull(w.Integrations)
-	e.Context = mergeContext(rq.context, nonNull(w.Context))
-	e.Raw = bytes.Clone(raw)
+	e.Properties, e.Traits, e.Integrations = w.Properties, w.Traits, w.Integrations
+	e.Context = mergeContext(rq.context, w.Context)
+	e.Raw = raw
 	return nil
 }
 

@@ -84,12 +84,14 @@ const (
 // sender's clock skew. Its JSON form uses the Segment field names, so that a
 // stored event can be shown or replayed as Segment would show it.
 //
-// Numbers inside Properties and Traits are json.Number, so that ids and
-// amounts keep every digit. Context and Integrations stay JSON: Tend reads
-// only context.groupId (see AccountGroupID), and decoding every browser's
-// page, userAgent and campaign blocks into maps would be most of the cost
-// of decoding a call. Events of one batch may share the bytes of the
-// request's context: treat them as read-only.
+// Properties, Traits, Context and Integrations stay JSON, as sent: Tend
+// reads a few members of them (a feature property, traits.email,
+// traits.company.id, context.groupId; see Property, Trait and
+// AccountGroupID), and decoding every call's objects into maps was most of
+// the cost of decoding it. They, and Raw, are slices of the request body,
+// and events of one batch may share the bytes of the request's context:
+// treat them as read-only, and do not reuse the body while the events are
+// in use.
 type Event struct {
 	Type Type `json:"type"`
 	// MessageID is the sender's messageId, the key events are deduplicated
@@ -102,11 +104,13 @@ type Event struct {
 	// Event is the name of a track call ("Search Performed").
 	Event string `json:"event,omitempty"`
 	// Name is the name of a page or screen call.
-	Name       string         `json:"name,omitempty"`
-	Properties map[string]any `json:"properties,omitempty"`
-	Traits     map[string]any `json:"traits,omitempty"`
-	GroupID    string         `json:"groupId,omitempty"`
-	PreviousID string         `json:"previousId,omitempty"`
+	Name string `json:"name,omitempty"`
+	// Properties and Traits are JSON objects, or nil when the call sent
+	// none.
+	Properties json.RawMessage `json:"properties,omitempty"`
+	Traits     json.RawMessage `json:"traits,omitempty"`
+	GroupID    string          `json:"groupId,omitempty"`
+	PreviousID string          `json:"previousId,omitempty"`
 	// Context is the call's context object with the request's merged in.
 	Context      json.RawMessage `json:"context,omitempty"`
 	Integrations json.RawMessage `json:"integrations,omitempty"`
@@ -126,8 +130,8 @@ type Event struct {
 	// WriteKey is the write key the call names in its body, else the one its
 	// batch names. It is a credential, so it is never written out as JSON.
 	WriteKey string `json:"-"`
-	// Raw is the call exactly as it was sent (a copy, not the request's
-	// buffer), for replay and the ingestion debugger.
+	// Raw is the call exactly as it was sent, for replay and the ingestion
+	// debugger.
 	Raw json.RawMessage `json:"-"`
 }
 

@@ -3,9 +3,11 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,6 +60,9 @@ func FuzzDecodeBatch(f *testing.F) {
 			}
 			checkBatch(t, b, len(calls))
 			checkAgainstCalls(t, b, top["context"], calls)
+			for _, c := range calls {
+				checkWire(t, c)
+			}
 			again, _ := DecodeBatch(body, at)
 			if !slices.EqualFunc(b.Events, again.Events, func(x, y Event) bool { return x.MessageID == y.MessageID }) {
 				t.Fatal("decoding twice gave different messageIds")
@@ -123,17 +128,24 @@ func checkAgainstCalls(t *testing.T, b Batch, batchCtx json.RawMessage, calls []
 		if !bytes.Equal(e.Raw, call) {
 			t.Fatalf("event %d raw = %s, want %s", i, e.Raw, call)
 		}
-		var own struct {
-			Context map[string]any `json:"context"`
+		// The call's context as encoding/json keeps a json.RawMessage: the
+		// last of repeated members, whole (decoded into a map, repeats
+		// would merge).
+		var raw struct {
+			Context json.RawMessage `json:"context"`
 		}
-		if err := json.Unmarshal(call, &own); err != nil {
+		if err := json.Unmarshal(call, &raw); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
+		var own map[string]any
+		if err := json.Unmarshal(nonNull(raw.Context), &own); len(nonNull(raw.Context)) > 0 && err != nil {
+			t.Fatalf("call %d context: %v", i, err)
+		}
 		want := maps.Clone(base)
-		if want == nil && own.Context != nil {
+		if want == nil && own != nil {
 			want = map[string]any{}
 		}
-		maps.Copy(want, own.Context)
+		maps.Copy(want, own)
 		var got map[string]any
 		if e.Context != nil {
 			if err := json.Unmarshal(e.Context, &got); err != nil || e.Context[0] != '{' {
@@ -142,6 +154,138 @@ func checkAgainstCalls(t *testing.T, b Batch, batchCtx json.RawMessage, calls []
 		}
 		if len(got) != len(want) || (len(want) > 0 && !reflect.DeepEqual(got, want)) {
 			t.Fatalf("event %d context = %s, want %v", i, e.Context, want)
+		}
+	}
+}
+
+// refWire is how calls were decoded before the decoder read them itself:
+// by encoding/json, into this struct. The decoder must read every call as
+// it did.
+type refWire struct {
+	Type              scalar          `json:"type"`
+	MessageID         scalar          `json:"messageId"`
+	UserID            scalar          `json:"userId"`
+	AnonymousID       scalar          `json:"anonymousId"`
+	Event             scalar          `json:"event"`
+	Name              scalar          `json:"name"`
+	GroupID           scalar          `json:"groupId"`
+	PreviousID        scalar          `json:"previousId"`
+	Timestamp         scalar          `json:"timestamp"`
+	OriginalTimestamp scalar          `json:"originalTimestamp"`
+	SentAt            scalar          `json:"sentAt"`
+	WriteKey          scalar          `json:"writeKey"`
+	Properties        map[string]any  `json:"properties"`
+	Traits            map[string]any  `json:"traits"`
+	Context           json.RawMessage `json:"context"`
+	Integrations      json.RawMessage `json:"integrations"`
+}
+
+// checkWire compares the decoder's reading of one call (valid JSON) with
+// encoding/json's: the same scalars, the same properties and traits, the
+// same context and integrations, and a fault exactly where encoding/json
+// had a type error.
+func checkWire(t *testing.T, call []byte) {
+	t.Helper()
+	if len(call) == 0 || call[0] != '{' {
+		return
+	}
+	var ref refWire
+	dec := json.NewDecoder(bytes.NewReader(call))
+	dec.UseNumber()
+	refErr := dec.Decode(&ref)
+	var w wireEvent
+	f := w.read(call)
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(refErr, &te):
+		if f == nil || f.field != te.Field {
+			t.Fatalf("call %s: fault %v, encoding/json %v", call, f, refErr)
+		}
+		return
+	case refErr != nil:
+		t.Fatalf("call %s: encoding/json: %v", call, refErr)
+	case f != nil:
+		t.Fatalf("call %s: fault %v, encoding/json none", call, f)
+	}
+	scalars := [][2]scalar{{ref.Type, w.Type}, {ref.MessageID, w.MessageID}, {ref.UserID, w.UserID}, {ref.AnonymousID, w.AnonymousID},
+		{ref.Event, w.Event}, {ref.Name, w.Name}, {ref.GroupID, w.GroupID}, {ref.PreviousID, w.PreviousID},
+		{ref.Timestamp, w.Timestamp}, {ref.OriginalTimestamp, w.OriginalTimestamp}, {ref.SentAt, w.SentAt}, {ref.WriteKey, w.WriteKey}}
+	for i, s := range scalars {
+		if s[0] != s[1] {
+			t.Fatalf("call %s: %s = %+v, encoding/json %+v", call, wireFields[i], s[1], s[0])
+		}
+	}
+	for _, m := range []struct {
+		name string
+		ref  map[string]any
+		raw  json.RawMessage
+	}{{"properties", ref.Properties, w.Properties}, {"traits", ref.Traits, w.Traits}} {
+		var got map[string]any
+		if m.raw != nil {
+			dec := json.NewDecoder(bytes.NewReader(m.raw))
+			dec.UseNumber()
+			if err := dec.Decode(&got); err != nil {
+				t.Fatalf("call %s: %s %s: %v", call, m.name, m.raw, err)
+			}
+		}
+		if (got == nil) != (m.ref == nil) || !reflect.DeepEqual(got, m.ref) && len(got)+len(m.ref) > 0 {
+			t.Fatalf("call %s: %s = %s, encoding/json %v", call, m.name, m.raw, m.ref)
+		}
+	}
+	for _, r := range []struct {
+		name     string
+		ref, got json.RawMessage
+	}{{"context", nonNull(ref.Context), w.Context}, {"integrations", nonNull(ref.Integrations), w.Integrations}} {
+		if !bytes.Equal(r.ref, r.got) {
+			t.Fatalf("call %s: %s = %s, encoding/json %s", call, r.name, r.got, r.ref)
+		}
+	}
+}
+
+// The cases the decoder's own reading of a call must get as encoding/json
+// did: keys in any case, Unicode folding, repeats, escapes.
+func TestReadMatchesEncodingJSON(t *testing.T) {
+	for _, call := range []string{
+		`{"type":"track","userId":"u","event":"E"}`,
+		`{"TYPE":"track","UserID":"u","EVENT":"E","Properties":{"a":1}}`,
+		`{"type":"track","type":"page","userId":"u","userId":7}`,
+		`{"properties":{"a":1,"b":{"x":1}},"properties":{"b":2,"c":3}}`,
+		`{"properties":{"a":1},"properties":null,"traits":{"email":"x"},"Traits":{"name":"y"}}`,
+		`{"properties":[1],"properties":{"a":1}}`,
+		`{"properties":{"a":1},"properties":[1]}`,
+		`{"traits":"vip","properties":5}`,
+		`{"ſentAt":"2026-11-24T10:00:00Z","writeᏦey":"x","\u0074ype":"identify","us\u0065rId":"u"}`,
+		`{"writeKey":"k","WRITEKEY":"K","context":{"a":1},"Context":null,"integrations":{"All":true}}`,
+		`{"userId":null,"anonymousId":"a","messageId":{"x":1},"name":["n"],"groupId":true}`,
+	} {
+		checkWire(t, []byte(call))
+	}
+}
+
+// FuzzValid checks the decoder's own JSON validation against json.Valid.
+func FuzzValid(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `{"batch":[{"a":1},2,[3]],"x":{}}`, `{"batch":[1,]}`, `{"batch":[]} x`, `{"a":1 "b":2}`, `{"a":[1,2.5e-3,-0,true,false,null,"x\u00e9\n"]}`, `{"a":}`, `[1,]`, `01`, `1.`,
+		`"\u12"`, "\"\x01\"", `{"a" "b"}`, ` [ ] `, `[[[[]]]]`, `-`, `1e+`, `"\q"`, "\xff", `"` + "\xff" + `"`, `nul`, `{"a":1,}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Fatalf("validJSON(%q) = %v, json.Valid %v", b, got, want)
+		}
+		if o := b[skipSpace(b, 0):]; len(o) > 0 && o[0] == '{' {
+			split := validMembersSplit(o, func(k []byte) bool { return keyIs(k, "batch") }, 3, func(_, _ []byte, _ [][]byte) {})
+			if want := json.Valid(b); split != want {
+				t.Fatalf("validMembersSplit(%q) = %v, json.Valid %v", b, split, want)
+			}
+		}
+	})
+}
+
+func TestValidDepth(t *testing.T) {
+	for _, n := range []int{maxDepth - 1, maxDepth, maxDepth + 1} {
+		b := []byte(strings.Repeat("[", n) + strings.Repeat("]", n))
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Errorf("depth %d: validJSON %v, json.Valid %v", n, got, want)
 		}
 	}
 }

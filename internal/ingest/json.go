@@ -266,17 +266,55 @@ func sameKey(a, b []byte) bool {
 // arr[0], stopping once it has found limit+1 of them: a caller refusing more
 // than limit need not index a 500 KB array of zeros.
 func elements(arr []byte, limit int) [][]byte {
-	var out [][]byte
-	i := skipSpace(arr, 1)
-	for i < len(arr) && arr[i] != ']' && len(out) <= limit {
-		end := valueEnd(arr, i)
-		out = append(out, arr[i:end])
-		i = skipSpace(arr, end)
-		if i < len(arr) && arr[i] == ',' {
-			i = skipSpace(arr, i+1)
+	items, _, _ := elementsEnd(arr, 0, limit)
+	return items
+}
+
+// elementsEnd returns the raw elements of the valid JSON array that starts
+// at b[start] and the index after it; when it stops at limit+1 elements,
+// complete is false and end is unknown.
+func elementsEnd(b []byte, start, limit int) (items [][]byte, end int, complete bool) {
+	i := skipSpace(b, start+1)
+	for i < len(b) && b[i] != ']' {
+		if len(items) > limit {
+			return items, 0, false
+		}
+		e := valueEnd(b, i)
+		items = append(items, b[i:e])
+		i = skipSpace(b, e)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
 		}
 	}
-	return out
+	return items, min(i+1, len(b)), true
+}
+
+// eachMemberSplit is eachMember that gives fn the elements of a member's
+// value too when split picks its key and the value is an array, walking
+// the array once (a batch is most of its request).
+func eachMemberSplit(obj []byte, split func(key []byte) bool, limit int, fn func(key, val []byte, items [][]byte)) {
+	i := skipSpace(obj, 1)
+	for i < len(obj) && obj[i] == '"' {
+		kStart, kEnd := i, stringEnd(obj, i)
+		i = skipSpace(obj, kEnd)
+		i = skipSpace(obj, i+1) // past ':'
+		key := obj[kStart:kEnd]
+		var vEnd int
+		var items [][]byte
+		if i < len(obj) && obj[i] == '[' && split(key) {
+			var complete bool
+			if items, vEnd, complete = elementsEnd(obj, i, limit); !complete {
+				vEnd = valueEnd(obj, i)
+			}
+		} else {
+			vEnd = valueEnd(obj, i)
+		}
+		fn(key, obj[i:vEnd], items)
+		i = skipSpace(obj, vEnd)
+		if i < len(obj) && obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+	}
 }
 
 // clip shortens s for quoting in a message.
@@ -288,4 +326,250 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// The validating walk below does what json.Valid does, in one pass that
+// also splits the batch into its calls: json.Valid followed by walks was
+// most of the cost of decoding a batch. It accepts exactly what json.Valid
+// accepts (FuzzValid compares them), so that any body it refuses is then
+// described by checkJSON's error.
+
+// maxDepth is encoding/json's nesting limit: deeper is not valid JSON to it.
+const maxDepth = 10000
+
+// plainString marks the bytes a JSON string holds without escaping.
+var plainString = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// validEnd returns the index after the valid JSON value at b[i], or -1.
+func validEnd(b []byte, i, depth int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch c := b[i]; {
+	case c == '"':
+		return validStringEnd(b, i)
+	case c == '{' || c == '[':
+		if depth >= maxDepth {
+			return -1
+		}
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == closer {
+			return i + 1
+		}
+		for {
+			if c == '{' {
+				if i >= len(b) || b[i] != '"' {
+					return -1
+				}
+				if i = validStringEnd(b, i); i < 0 {
+					return -1
+				}
+				if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
+					return -1
+				}
+				i = skipSpace(b, i+1)
+			}
+			if i = validEnd(b, i, depth+1); i < 0 {
+				return -1
+			}
+			i = skipSpace(b, i)
+			switch {
+			case i >= len(b):
+				return -1
+			case b[i] == ',':
+				i = skipSpace(b, i+1)
+			case b[i] == closer:
+				return i + 1
+			default:
+				return -1
+			}
+		}
+	case c == 't':
+		return literalEnd(b, i, "true")
+	case c == 'f':
+		return literalEnd(b, i, "false")
+	case c == 'n':
+		return literalEnd(b, i, "null")
+	case c == '-' || c >= '0' && c <= '9':
+		return validNumberEnd(b, i)
+	}
+	return -1
+}
+
+func literalEnd(b []byte, i int, lit string) int {
+	if len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit {
+		return i + len(lit)
+	}
+	return -1
+}
+
+// validStringEnd returns the index after the valid string literal at b[i].
+func validStringEnd(b []byte, i int) int {
+	i++
+	for i < len(b) {
+		if plainString[b[i]] {
+			i++
+			continue
+		}
+		switch b[i] {
+		case '"':
+			return i + 1
+		case '\\':
+			if i+1 >= len(b) {
+				return -1
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if len(b)-i < 6 {
+					return -1
+				}
+				for _, h := range b[i+2 : i+6] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return -1
+					}
+				}
+				i += 6
+			default:
+				return -1
+			}
+		default: // a control character
+			return -1
+		}
+	}
+	return -1
+}
+
+// validNumberEnd returns the index after the valid number at b[i]:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumberEnd(b []byte, i int) int {
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return -1
+	case b[i] == '0':
+		i++
+	case b[i] >= '1' && b[i] <= '9':
+		digits()
+	default:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return -1
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return -1
+		}
+	}
+	return i
+}
+
+// validJSON reports whether b is one valid JSON value, as json.Valid does.
+func validJSON(b []byte) bool {
+	end := validEnd(b, skipSpace(b, 0), 0)
+	return end >= 0 && skipSpace(b, end) == len(b)
+}
+
+// validMembersSplit is eachMemberSplit for a body not yet validated: it
+// validates the object at obj[0] (and that only whitespace follows it) as
+// it walks, and reports whether all of it was valid JSON; fn may have been
+// called for the members before a fault.
+func validMembersSplit(obj []byte, split func(key []byte) bool, limit int, fn func(key, val []byte, items [][]byte)) bool {
+	i := skipSpace(obj, 1)
+	if i < len(obj) && obj[i] == '}' {
+		return skipSpace(obj, i+1) == len(obj)
+	}
+	for {
+		if i >= len(obj) || obj[i] != '"' {
+			return false
+		}
+		kStart, kEnd := i, validStringEnd(obj, i)
+		if kEnd < 0 {
+			return false
+		}
+		if i = skipSpace(obj, kEnd); i >= len(obj) || obj[i] != ':' {
+			return false
+		}
+		i = skipSpace(obj, i+1)
+		key := obj[kStart:kEnd]
+		var vEnd int
+		var items [][]byte
+		if i < len(obj) && obj[i] == '[' && split(key) {
+			if items, vEnd = validElements(obj, i, limit); vEnd < 0 {
+				return false
+			}
+		} else if vEnd = validEnd(obj, i, 1); vEnd < 0 {
+			return false
+		}
+		fn(key, obj[i:vEnd], items)
+		i = skipSpace(obj, vEnd)
+		switch {
+		case i >= len(obj):
+			return false
+		case obj[i] == ',':
+			i = skipSpace(obj, i+1)
+		case obj[i] == '}':
+			return skipSpace(obj, i+1) == len(obj)
+		default:
+			return false
+		}
+	}
+}
+
+// validElements validates the array at b[start] (at depth 1) and returns
+// its first limit+1 elements and the index after it, or -1.
+func validElements(b []byte, start, limit int) ([][]byte, int) {
+	var items [][]byte
+	i := skipSpace(b, start+1)
+	if i < len(b) && b[i] == ']' {
+		return nil, i + 1
+	}
+	for {
+		e := validEnd(b, i, 2)
+		if e < 0 {
+			return nil, -1
+		}
+		if len(items) <= limit {
+			items = append(items, b[i:e])
+		}
+		i = skipSpace(b, e)
+		switch {
+		case i >= len(b):
+			return nil, -1
+		case b[i] == ',':
+			i = skipSpace(b, i+1)
+		case b[i] == ']':
+			return items, i + 1
+		default:
+			return nil, -1
+		}
+	}
 }

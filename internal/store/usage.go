@@ -74,6 +74,11 @@ type Usage interface {
 	// in-memory SQLite database the read holds the only connection. An error
 	// from fn stops the walk and is returned.
 	ListUsageUsers(ctx context.Context, fn func(UsageUser) error) error
+	// ListUserAccounts calls fn with the ordinal and account of every user
+	// linked to an account, in ordinal order, streaming the rows: the usage
+	// engine's startup load, which needs no more of millions of users. fn
+	// must not call the store (see ListUsageUsers).
+	ListUserAccounts(ctx context.Context, fn func(ordinal uint32, accountID int64) error) error
 	// UsageUsersOfAccount returns up to limit of an account's users in
 	// ordinal order.
 	UsageUsersOfAccount(ctx context.Context, accountID int64, limit int) ([]UsageUser, error)

@@ -41,7 +41,16 @@ func FeatureOf(event string, properties map[string]any, property string) string 
 	if property == "" {
 		return strings.TrimSpace(event)
 	}
-	switch v := properties[property].(type) {
+	return FeatureOfValue(event, properties[property], property)
+}
+
+// FeatureOfValue is FeatureOf given the value of the named property (nil
+// when the event has none) rather than all of them.
+func FeatureOfValue(event string, value any, property string) string {
+	if property == "" {
+		return strings.TrimSpace(event)
+	}
+	switch v := value.(type) {
 	case string:
 		return strings.TrimSpace(v)
 	case json.Number:

@@ -293,6 +293,18 @@ func testEventAttribution(e *env) {
 	if len(got) != 2 || idOr0(got[0].AccountID) != acme.ID || got[1].AccountID != nil {
 		t.Errorf("attribution stored as %v, %v; want %d, none", idOr0(got[0].AccountID), idOr0(got[1].AccountID), acme.ID)
 	}
+
+	// An account the store has seen events for, deleted, then named again
+	// by an event attributed before the deletion: stored unattributed.
+	later := track(src.ID, "m-3", "user-1", start.Add(time.Minute))
+	later.AccountID = &acme.ID
+	e.ok(e.st.DeleteAccount(e.ctx, acme.ID), "DeleteAccount")
+	e.appendEvents(later)
+	for _, ev := range e.allEvents() {
+		if ev.AccountID != nil {
+			t.Errorf("event %s attributed to %d after its account was deleted", ev.MessageID, *ev.AccountID)
+		}
+	}
 }
 
 func testEventsSince(e *env) {
@@ -682,6 +694,14 @@ func testLinkUsers(e *env) {
 	if got := of(globex.ID, 0); !slices.Equal(got, []string{"u1"}) {
 		t.Errorf("users of Globex = %v, want [u1]", got)
 	}
+	var linked []string
+	e.ok(e.st.ListUserAccounts(e.ctx, func(ord uint32, id int64) error {
+		linked = append(linked, fmt.Sprintf("%d→%d", ord, id))
+		return nil
+	}), "ListUserAccounts")
+	if want := []string{fmt.Sprintf("1→%d", globex.ID), fmt.Sprintf("2→%d", acme.ID), fmt.Sprintf("4→%d", acme.ID)}; !slices.Equal(linked, want) {
+		t.Errorf("ListUserAccounts = %v, want %v (u3 is not linked)", linked, want)
+	}
 
 	for _, tc := range []struct {
 		field string
@@ -704,12 +724,17 @@ func testStreamsStop(e *env) {
 	src := e.writeKey("web app", "wk_web", nil)
 	a := e.account(account.Account{Name: "Acme"})
 	e.appendEvents(track(src.ID, "1", "u1", start), track(src.ID, "2", "u2", start), track(src.ID, "3", "u3", start))
+	_, err := e.st.LinkUsers(e.ctx, []store.UserLink{{Key: "u1", AccountID: &a.ID}, {Key: "u2", AccountID: &a.ID}, {Key: "u3", AccountID: &a.ID}})
+	e.ok(err, "LinkUsers")
 	e.ok(e.st.SaveDays(e.ctx, []store.DayBlob{day(a.ID, 1, []byte{1}), day(a.ID, 2, []byte{2}), day(a.ID, 3, []byte{3})}, 3), "SaveDays")
 	e.ok(e.st.SaveFeatureUses(e.ctx, []store.FeatureUse{use(a.ID, 0, "f1", start), use(a.ID, 0, "f2", start), use(a.ID, 0, "f3", start)}), "SaveFeatureUses")
 	stop := errors.New("enough")
 	for name, walk := range map[string]func(fn func() error) error{
 		"ListUsageUsers": func(fn func() error) error {
 			return e.st.ListUsageUsers(e.ctx, func(store.UsageUser) error { return fn() })
+		},
+		"ListUserAccounts": func(fn func() error) error {
+			return e.st.ListUserAccounts(e.ctx, func(uint32, int64) error { return fn() })
 		},
 		"LoadDays": func(fn func() error) error { return e.st.LoadDays(e.ctx, func(store.DayBlob) error { return fn() }) },
 		"LoadFeatureUses": func(fn func() error) error {
@@ -969,6 +994,11 @@ func testUsageCascade(e *env) {
 	e.ok(err, "UsageUsersOfAccount")
 	if len(users) != 0 {
 		t.Errorf("deleted account still has users %+v", users)
+	}
+	var linked []int64
+	e.ok(e.st.ListUserAccounts(e.ctx, func(_ uint32, id int64) error { linked = append(linked, id); return nil }), "ListUserAccounts")
+	if !slices.Equal(linked, []int64{b.ID}) {
+		t.Errorf("linked users' accounts after delete = %v, want [%d]", linked, b.ID)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/store"
 )
 
@@ -61,6 +62,36 @@ func SharedDatabase(t *testing.T, a, b store.Store) {
 		}
 		if want := map[string]uint32{"user-m3": 3, "user-m5": 5}; fmt.Sprint(ords) != fmt.Sprint(want) {
 			t.Errorf("ordinals %v, want %v on both handles", ords, want)
+		}
+	}
+
+	// An account one handle has seen events for, deleted by the other: the
+	// first stores later events for it unattributed.
+	acme := account.Account{Name: "Acme"}
+	if err := a.CreateAccount(ctx, &acme, account.System("test", account.SourceManual)); err != nil {
+		t.Fatal(err)
+	}
+	attributed := func(msg string) []store.Event {
+		e := ev(msg)
+		e.AccountID = &acme.ID
+		return []store.Event{e}
+	}
+	if _, err := a.AppendEvents(ctx, attributed("m6")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DeleteAccount(ctx, acme.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.AppendEvents(ctx, attributed("m7")); err != nil {
+		t.Fatal(err)
+	}
+	evs, err = b.EventsSince(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if e.AccountID != nil {
+			t.Errorf("event %s attributed to deleted account %d", e.MessageID, *e.AccountID)
 		}
 	}
 

@@ -243,45 +243,27 @@ SELECT count(*) FROM write_keys WHERE id = $1;
 -- arbitrary but fixed: "tend" in ASCII, then 1 for this lock.
 SELECT pg_advisory_xact_lock(1952804452, 1);
 
--- name: InsertEvents
--- One array per column, in batch order. Attribution to an account deleted
--- meanwhile becomes NULL instead of failing the batch. It counts the
--- events per minute too (as CountMinute does), saving a round trip; the
--- minutes are written in order, as countMinutes does, so that two writers
--- cannot deadlock on them.
-WITH inserted AS (
-    INSERT INTO usage_events (source_id, message_id, type, user_key, account_id, name, ts, received_at, body)
-    SELECT e.source_id, e.message_id, e.type, e.user_key, a.id, e.name, e.ts, e.received_at, e.body
-    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::timestamptz[],
-            $8::timestamptz[], $9::bytea[])
-        WITH ORDINALITY AS e(source_id, message_id, type, user_key, account_id, name, ts, received_at, body, i)
-    LEFT JOIN accounts a ON a.id = e.account_id
-    ORDER BY e.i
-    RETURNING seq, source_id, message_id, received_at
-), counted AS (
-    INSERT INTO usage_minutes (minute, source_id, accepted, rejected)
-    SELECT to_timestamp(floor(extract(epoch FROM received_at) / 60) * 60), source_id, count(*), 0
-    FROM inserted GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (minute, source_id) DO UPDATE SET accepted = usage_minutes.accepted + excluded.accepted
+-- name: NextEventSeqs
+-- Hands out $1 seqs; returns the last. Runs under LockEventSeq.
+UPDATE usage_state SET value = value + $1 WHERE key = 'event_seq' RETURNING value;
+
+-- name: InsertBatches
+-- One array per column ($1–$6, a row per run of events), and the runs'
+-- counts per minute and source ($7–$9), written in key order, as
+-- countMinutes does, so that two writers cannot deadlock on them: one
+-- round trip.
+WITH b AS (
+    INSERT INTO usage_batches (first_seq, last_seq, source_id, received_at, keys, bodies)
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[], $6::bytea[])
 )
-SELECT seq, source_id, message_id FROM inserted;
+INSERT INTO usage_minutes (minute, source_id, accepted, rejected)
+SELECT m.minute, m.source_id, m.n, 0 FROM unnest($7::timestamptz[], $8::bigint[], $9::integer[]) AS m(minute, source_id, n)
+ORDER BY 1, 2
+ON CONFLICT (minute, source_id) DO UPDATE SET accepted = usage_minutes.accepted + excluded.accepted;
 
--- Message ids are deduplicated in the store's memory, not by a unique index
--- (store/sqlstore/usage.go says why); these read what it needs.
-
--- name: RecentMessageIDs
--- The newest $1 events' keys, to rebuild the deduplication window.
-SELECT seq, source_id, message_id FROM usage_events ORDER BY seq DESC LIMIT $1;
-
--- name: EventKeysSince
--- What other replicas committed since the window's newest event; run under
--- LockEventSeq, so every lower seq is committed.
--- The LIMIT keeps PostgreSQL's generic plan on the primary key: without it,
--- "seq > $1" is guessed to match a third of the table and scanned.
-SELECT seq, source_id, message_id FROM usage_events WHERE seq > $1 ORDER BY seq LIMIT $2;
-
--- name: EventKey
-SELECT source_id, message_id FROM usage_events WHERE seq = $1;
+-- name: AccountsExist
+-- $1 is a JSON array of account ids.
+SELECT id FROM accounts WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::bigint));
 
 -- name: CountMinute
 INSERT INTO usage_minutes (minute, source_id, accepted, rejected) VALUES ($1, $2, $3, $4)
@@ -342,42 +324,58 @@ WHERE u.key = l.key;
 -- name: ListUsageUsers
 SELECT ordinal, key, account_id, email, contact_id, first_seen FROM usage_users ORDER BY ordinal;
 
+-- name: ListUserAccounts
+SELECT ordinal, account_id FROM usage_users WHERE account_id IS NOT NULL ORDER BY ordinal;
+
 -- name: UsageUsersOfAccount
 SELECT ordinal, key, account_id, email, contact_id, first_seen FROM usage_users
 WHERE account_id = $1 ORDER BY ordinal LIMIT $2;
 
--- Events read back with their attribution, unless the account has been
--- deleted since (a tombstone at or after the event).
+-- Raw events are stored as runs, one row per request (0005_usage_perf.sql;
+-- store/sqlstore/usage_record.go reads keys and bodies). Attribution to an
+-- account deleted since is masked in Go, by the tombstones.
 
--- name: EventsSince
-SELECT e.seq, e.source_id, e.message_id, e.type, e.user_key,
-    CASE WHEN EXISTS (SELECT 1 FROM usage_account_tombstones t WHERE t.account_id = e.account_id AND t.last_seq >= e.seq)
-    THEN NULL ELSE e.account_id END,
-    e.name, e.ts, e.received_at, e.body
-FROM usage_events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2;
+-- name: BatchKeysAt
+-- The row holding seq $1 (when first_seq..last_seq covers it).
+SELECT first_seq, last_seq, source_id, keys FROM usage_batches WHERE first_seq <= $1 ORDER BY first_seq DESC LIMIT 1;
 
--- name: RecentEvents
-SELECT e.seq, e.source_id, e.message_id, e.type, e.user_key,
-    CASE WHEN EXISTS (SELECT 1 FROM usage_account_tombstones t WHERE t.account_id = e.account_id AND t.last_seq >= e.seq)
-    THEN NULL ELSE e.account_id END,
-    e.name, e.ts, e.received_at, e.body
-FROM usage_events e ORDER BY e.seq DESC LIMIT $1;
+-- name: RecentBatchKeys
+-- Newest first, to rebuild the deduplication window; read until it is full
+-- ($1 rows hold at least $1 events). The LIMITs here keep PostgreSQL's
+-- plans on the primary key: without them a generic plan may guess that
+-- most of the table matches and scan and sort it.
+SELECT first_seq, last_seq, source_id, keys FROM usage_batches ORDER BY first_seq DESC LIMIT $1;
 
--- name: RecentEventsOfSource
-SELECT e.seq, e.source_id, e.message_id, e.type, e.user_key,
-    CASE WHEN EXISTS (SELECT 1 FROM usage_account_tombstones t WHERE t.account_id = e.account_id AND t.last_seq >= e.seq)
-    THEN NULL ELSE e.account_id END,
-    e.name, e.ts, e.received_at, e.body
-FROM usage_events e WHERE e.source_id = $1 ORDER BY e.seq DESC LIMIT $2;
+-- name: BatchKeysSince
+-- What other processes or replicas committed since the window's newest event.
+SELECT first_seq, last_seq, source_id, keys FROM usage_batches WHERE first_seq > $1 ORDER BY first_seq LIMIT $2;
 
--- name: PurgeEvents
-DELETE FROM usage_events WHERE seq IN (
-    SELECT seq FROM usage_events WHERE received_at < $1 ORDER BY received_at LIMIT $2);
+-- name: BatchesFrom
+-- The row holding seq $1 and the rows after it, at most $2.
+SELECT first_seq, last_seq, source_id, received_at, keys, bodies FROM usage_batches
+WHERE first_seq >= coalesce((SELECT max(first_seq) FROM usage_batches WHERE first_seq <= $1), 0)
+ORDER BY first_seq LIMIT $2;
+
+-- name: RecentBatches
+SELECT first_seq, last_seq, source_id, received_at, keys, bodies FROM usage_batches ORDER BY first_seq DESC LIMIT $1;
+
+-- name: RecentBatchesOfSource
+SELECT first_seq, last_seq, source_id, received_at, keys, bodies FROM usage_batches
+WHERE source_id = $1 ORDER BY first_seq DESC LIMIT $2;
+
+-- name: TombstonesSince
+SELECT account_id, last_seq FROM usage_account_tombstones WHERE last_seq >= $1;
+
+-- name: PurgeBatches
+-- Returns the number of events of each row deleted.
+DELETE FROM usage_batches WHERE first_seq IN (
+    SELECT first_seq FROM usage_batches WHERE received_at < $1 ORDER BY received_at LIMIT $2)
+RETURNING last_seq - first_seq + 1;
 
 -- name: PurgeTombstones
 -- A tombstone older than every event masks nothing.
 DELETE FROM usage_account_tombstones
-WHERE last_seq < coalesce((SELECT min(seq) FROM usage_events), 9223372036854775807);
+WHERE last_seq < coalesce((SELECT min(first_seq) FROM usage_batches), 9223372036854775807);
 
 -- name: PurgeMinutes
 DELETE FROM usage_minutes WHERE minute < $1;

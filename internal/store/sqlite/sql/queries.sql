@@ -242,27 +242,16 @@ SELECT count(*) FROM write_keys WHERE id = $1;
 -- name: LockEventSeq
 -- Nothing to lock: the one writer connection commits in seq order.
 
--- name: InsertEvent
--- Attribution to an account deleted meanwhile becomes NULL instead of
--- failing the batch. The seq is the new rowid.
-INSERT INTO usage_events (source_id, message_id, type, user_key, account_id, name, ts, received_at, body)
-VALUES ($1, $2, $3, $4, (SELECT id FROM accounts WHERE id = $5), $6, $7, $8, $9);
+-- name: NextEventSeqs
+-- Hands out $1 seqs; returns the last.
+UPDATE usage_state SET value = value + $1 WHERE key = 'event_seq' RETURNING value;
 
--- Message ids are deduplicated in the store's memory, not by a unique index
--- (store/sqlstore/usage.go says why); these read what it needs.
+-- name: InsertBatch
+INSERT INTO usage_batches (first_seq, last_seq, source_id, received_at, keys, bodies) VALUES ($1, $2, $3, $4, $5, $6);
 
--- name: RecentMessageIDs
--- The newest $1 events' keys, to rebuild the deduplication window.
-SELECT seq, source_id, message_id FROM usage_events ORDER BY seq DESC LIMIT $1;
-
--- name: EventKeysSince
--- What other processes committed since the window's newest event.
--- The LIMIT keeps PostgreSQL's generic plan on the primary key: without it,
--- "seq > $1" is guessed to match a third of the table and scanned.
-SELECT seq, source_id, message_id FROM usage_events WHERE seq > $1 ORDER BY seq LIMIT $2;
-
--- name: EventKey
-SELECT source_id, message_id FROM usage_events WHERE seq = $1;
+-- name: AccountsExist
+-- $1 is a JSON array of account ids.
+SELECT id FROM accounts WHERE id IN (SELECT value FROM json_each($1));
 
 -- name: CountMinute
 INSERT INTO usage_minutes (minute, source_id, accepted, rejected) VALUES ($1, $2, $3, $4)
@@ -296,42 +285,58 @@ WHERE key = $1;
 -- name: ListUsageUsers
 SELECT ordinal, key, account_id, email, contact_id, first_seen FROM usage_users ORDER BY ordinal;
 
+-- name: ListUserAccounts
+SELECT ordinal, account_id FROM usage_users WHERE account_id IS NOT NULL ORDER BY ordinal;
+
 -- name: UsageUsersOfAccount
 SELECT ordinal, key, account_id, email, contact_id, first_seen FROM usage_users
 WHERE account_id = $1 ORDER BY ordinal LIMIT $2;
 
--- Events read back with their attribution, unless the account has been
--- deleted since (a tombstone at or after the event).
+-- Raw events are stored as runs, one row per request (0005_usage_perf.sql;
+-- store/sqlstore/usage_record.go reads keys and bodies). Attribution to an
+-- account deleted since is masked in Go, by the tombstones.
 
--- name: EventsSince
-SELECT e.seq, e.source_id, e.message_id, e.type, e.user_key,
-    CASE WHEN EXISTS (SELECT 1 FROM usage_account_tombstones t WHERE t.account_id = e.account_id AND t.last_seq >= e.seq)
-    THEN NULL ELSE e.account_id END,
-    e.name, e.ts, e.received_at, e.body
-FROM usage_events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2;
+-- name: BatchKeysAt
+-- The row holding seq $1 (when first_seq..last_seq covers it).
+SELECT first_seq, last_seq, source_id, keys FROM usage_batches WHERE first_seq <= $1 ORDER BY first_seq DESC LIMIT 1;
 
--- name: RecentEvents
-SELECT e.seq, e.source_id, e.message_id, e.type, e.user_key,
-    CASE WHEN EXISTS (SELECT 1 FROM usage_account_tombstones t WHERE t.account_id = e.account_id AND t.last_seq >= e.seq)
-    THEN NULL ELSE e.account_id END,
-    e.name, e.ts, e.received_at, e.body
-FROM usage_events e ORDER BY e.seq DESC LIMIT $1;
+-- name: RecentBatchKeys
+-- Newest first, to rebuild the deduplication window; read until it is full
+-- ($1 rows hold at least $1 events). The LIMITs here keep PostgreSQL's
+-- plans on the primary key: without them a generic plan may guess that
+-- most of the table matches and scan and sort it.
+SELECT first_seq, last_seq, source_id, keys FROM usage_batches ORDER BY first_seq DESC LIMIT $1;
 
--- name: RecentEventsOfSource
-SELECT e.seq, e.source_id, e.message_id, e.type, e.user_key,
-    CASE WHEN EXISTS (SELECT 1 FROM usage_account_tombstones t WHERE t.account_id = e.account_id AND t.last_seq >= e.seq)
-    THEN NULL ELSE e.account_id END,
-    e.name, e.ts, e.received_at, e.body
-FROM usage_events e WHERE e.source_id = $1 ORDER BY e.seq DESC LIMIT $2;
+-- name: BatchKeysSince
+-- What other processes or replicas committed since the window's newest event.
+SELECT first_seq, last_seq, source_id, keys FROM usage_batches WHERE first_seq > $1 ORDER BY first_seq LIMIT $2;
 
--- name: PurgeEvents
-DELETE FROM usage_events WHERE seq IN (
-    SELECT seq FROM usage_events WHERE received_at < $1 ORDER BY received_at LIMIT $2);
+-- name: BatchesFrom
+-- The row holding seq $1 and the rows after it, at most $2.
+SELECT first_seq, last_seq, source_id, received_at, keys, bodies FROM usage_batches
+WHERE first_seq >= coalesce((SELECT max(first_seq) FROM usage_batches WHERE first_seq <= $1), 0)
+ORDER BY first_seq LIMIT $2;
+
+-- name: RecentBatches
+SELECT first_seq, last_seq, source_id, received_at, keys, bodies FROM usage_batches ORDER BY first_seq DESC LIMIT $1;
+
+-- name: RecentBatchesOfSource
+SELECT first_seq, last_seq, source_id, received_at, keys, bodies FROM usage_batches
+WHERE source_id = $1 ORDER BY first_seq DESC LIMIT $2;
+
+-- name: TombstonesSince
+SELECT account_id, last_seq FROM usage_account_tombstones WHERE last_seq >= $1;
+
+-- name: PurgeBatches
+-- Returns the number of events of each row deleted.
+DELETE FROM usage_batches WHERE first_seq IN (
+    SELECT first_seq FROM usage_batches WHERE received_at < $1 ORDER BY received_at LIMIT $2)
+RETURNING last_seq - first_seq + 1;
 
 -- name: PurgeTombstones
 -- A tombstone older than every event masks nothing.
 DELETE FROM usage_account_tombstones
-WHERE last_seq < coalesce((SELECT min(seq) FROM usage_events), 9223372036854775807);
+WHERE last_seq < coalesce((SELECT min(first_seq) FROM usage_batches), 9223372036854775807);
 
 -- name: PurgeMinutes
 DELETE FROM usage_minutes WHERE minute < $1;

@@ -1,0 +1,487 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/tendhq/tend/internal/derrors"
+	"github.com/tendhq/tend/internal/store"
+)
+
+// AppendEvents implements store.Usage. The fresh events are stored as
+// runs (usage_record.go): consecutive events with the same source and
+// arrival time share one row, so that a request of 500 events costs one
+// insert.
+func (db *DB) AppendEvents(ctx context.Context, evs []store.Event) (res store.AppendResult, err error) {
+	defer derrors.Wrap(&err, "store.AppendEvents(%d events)", len(evs))
+	res = store.AppendResult{Accepted: []int{}, Ordinals: map[string]uint32{}}
+	if len(evs) == 0 {
+		return res, nil
+	}
+	// Repeats inside the batch are settled here, so that the window only
+	// sees each (source, message id) once.
+	seen := make(map[sourceMessage]struct{}, len(evs))
+	fresh := make([]int, 0, len(evs))
+	var users []newUser
+	userAt := make(map[string]int, len(evs))
+	for i := range evs {
+		e := &evs[i]
+		if err := validateEvent(i, e); err != nil {
+			return res, err
+		}
+		k := sourceMessage{e.SourceID, e.MessageID}
+		if _, dup := seen[k]; !dup {
+			seen[k] = struct{}{}
+			fresh = append(fresh, i)
+		}
+		ts := e.Timestamp.UnixMilli()
+		if j, ok := userAt[e.UserKey]; !ok {
+			userAt[e.UserKey] = len(users)
+			users = append(users, newUser{e.UserKey, ts})
+		} else if ts < users[j].Seen {
+			users[j].Seen = ts
+		}
+	}
+
+	if err := db.prepare(ctx); err != nil {
+		return res, err
+	}
+	// One batch at a time per store: the window must hold every committed
+	// event before the next batch is checked against it. Batches from other
+	// processes or replicas are read into it under the writer's lock below.
+	dd := db.usage().dedup
+	dd.mu.Lock()
+	defer dd.mu.Unlock()
+	if err := dd.load(ctx, db); err != nil {
+		return res, err
+	}
+	hashes := make([]uint64, len(evs))
+	for _, i := range fresh {
+		hashes[i] = dd.hash(evs[i].SourceID, evs[i].MessageID)
+	}
+	seqs := make([]int64, len(evs))
+	var ords map[string]uint32
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		// Sequence numbers must become visible in the order they are handed
+		// out, or a replay from a watermark could pass over an event that a
+		// slower transaction committed later with a lower number. SQLite's
+		// one writer guarantees it; PostgreSQL takes a lock until commit.
+		if err := db.lock(ctx, tx, "LockEventSeq"); err != nil {
+			return err
+		}
+		if err := dd.catchUp(ctx, db, tx); err != nil {
+			return err
+		}
+		if err := db.checkSources(ctx, tx, evs); err != nil {
+			return err
+		}
+		var err error
+		if ords, err = db.ensureUsers(ctx, tx, users); err != nil {
+			return err
+		}
+		if fresh, err = dd.unseen(ctx, db, tx, evs, fresh, hashes); err != nil {
+			return err
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		live, err := db.usage().accounts.live(ctx, db, tx, evs, fresh)
+		if err != nil {
+			return err
+		}
+		return db.insertRuns(ctx, tx, evs, fresh, live, seqs)
+	})
+	if err != nil {
+		return store.AppendResult{}, err
+	}
+	db.usage().ordinals.put(ords)
+	for i, s := range seqs {
+		if s != 0 {
+			evs[i].Seq = s
+			res.Accepted = append(res.Accepted, i)
+			dd.add(hashes[i], s)
+		}
+	}
+	res.Duplicates = len(evs) - len(res.Accepted)
+	res.Ordinals = ords
+	return res, nil
+}
+
+// checkSources refuses a batch naming a write key that does not exist,
+// naming the first event that does: the events table has no foreign key
+// to do it (0002_usage.sql says why). Write keys are revoked, never
+// deleted, so a key found once is remembered.
+func (db *DB) checkSources(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
+	u := db.usage()
+	for i := range evs {
+		src := evs[i].SourceID
+		u.mu.Lock()
+		known := u.sources[src]
+		u.mu.Unlock()
+		if known {
+			continue
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, db.query("WriteKeyExists"), src).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return rowErr(i, derrors.Field(derrors.Unprocessable, "source_id", "write key %d not found", src))
+		}
+		u.mu.Lock()
+		u.sources[src] = true
+		u.mu.Unlock()
+	}
+	return nil
+}
+
+// insertRuns stores evs[i] for i in fresh, in order, as runs of the same
+// source and arrival time, and sets seqs[i]. An attribution to an account
+// that live does not know is stored as none.
+func (db *DB) insertRuns(ctx context.Context, tx *sql.Tx, evs []store.Event, fresh []int, live func(int64) bool, seqs []int64) error {
+	var last int64
+	if err := db.stmtQueryRow(ctx, tx, "NextEventSeqs", int64(len(fresh))).Scan(&last); err != nil {
+		return fmt.Errorf("NextEventSeqs: %w", err)
+	}
+	seq := last - int64(len(fresh)) + 1
+	type run struct {
+		first, last, source int64
+		received            time.Time
+		keys, bodies        []byte
+	}
+	var runs []run
+	counts := map[minuteKey]int{}
+	for j := 0; j < len(fresh); {
+		head := &evs[fresh[j]]
+		at := msTime(head.ReceivedAt)
+		k := j
+		size := 0
+		for k < len(fresh) && evs[fresh[k]].SourceID == head.SourceID && msTime(evs[fresh[k]].ReceivedAt).Equal(at) {
+			size += len(evs[fresh[k]].Body)
+			k++
+		}
+		r := run{first: seq, last: seq + int64(k-j) - 1, source: head.SourceID, received: at,
+			keys: make([]byte, 0, 128*(k-j)), bodies: make([]byte, 0, size)}
+		r.keys = append(r.keys, '[')
+		for n, i := range fresh[j:k] {
+			e := &evs[i]
+			if n > 0 {
+				r.keys = append(r.keys, ',')
+			}
+			var account int64
+			if e.AccountID != nil && live(*e.AccountID) {
+				account = *e.AccountID
+			}
+			r.keys = appendKey(r.keys, e, account)
+			r.bodies = append(r.bodies, e.Body...)
+			seqs[i] = seq
+			seq++
+		}
+		r.keys = append(r.keys, ']')
+		counts[minuteKey{at.Truncate(time.Minute).UnixMilli(), head.SourceID}] += k - j
+		runs = append(runs, r)
+		j = k
+	}
+
+	if q, ok := db.batchQuery("InsertBatches"); ok {
+		n := len(runs)
+		first, lastSeq, src, keys := make([]int64, n), make([]int64, n), make([]int64, n), make([]string, n)
+		rcv, bodies := make([]time.Time, n), make([][]byte, n)
+		for i, r := range runs {
+			first[i], lastSeq[i], src[i], rcv[i], keys[i], bodies[i] = r.first, r.last, r.source, r.received, string(r.keys), nonNil(r.bodies)
+		}
+		mk := slices.SortedFunc(maps.Keys(counts), compareMinutes)
+		minutes, msrc, mcount := make([]time.Time, len(mk)), make([]int64, len(mk)), make([]int64, len(mk))
+		for i, k := range mk {
+			minutes[i], msrc[i], mcount[i] = time.UnixMilli(k.minute).UTC(), k.source, int64(counts[k])
+		}
+		if _, err := tx.ExecContext(ctx, q, first, lastSeq, src, rcv, keys, bodies, minutes, msrc, mcount); err != nil {
+			return db.eventErr(err, -1)
+		}
+		return nil
+	}
+	stmt, err := db.stmt(ctx, tx, "InsertBatch")
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		if _, err := stmt.ExecContext(ctx, r.first, r.last, r.source, db.d.Time(r.received), r.keys, nonNil(r.bodies)); err != nil {
+			return db.eventErr(err, -1)
+		}
+	}
+	return db.countMinutes(ctx, tx, counts, nil)
+}
+
+func compareMinutes(a, b minuteKey) int {
+	return cmp.Or(cmp.Compare(a.minute, b.minute), cmp.Compare(a.source, b.source))
+}
+
+// stmtQueryRow runs a hot query that returns one row.
+func (db *DB) stmtQueryRow(ctx context.Context, tx *sql.Tx, name string, args ...any) *sql.Row {
+	stmt, err := db.stmt(ctx, tx, name)
+	if err != nil {
+		return tx.QueryRowContext(ctx, db.query(name), args...)
+	}
+	return stmt.QueryRowContext(ctx, args...)
+}
+
+// accountCheck knows which account ids exist, so that an event attributed
+// to an account deleted meanwhile is stored unattributed, without a lookup
+// per event. An id found once stays known until a tombstone names it:
+// deleting an account always leaves one (the usage_account_deleted
+// trigger), in the deleting transaction, and the check runs under the
+// writer's lock (SQLite's one writer; on PostgreSQL the trigger takes
+// LockEventSeq), so a deletion is seen by the first batch after it.
+type accountCheck struct {
+	known  map[int64]bool
+	loaded bool
+	// mark is the newest tombstone seen (its last_seq); tombstones from
+	// mark on are read again, since several can share one.
+	mark int64
+}
+
+// live returns which of the fresh events' accounts exist. The caller holds
+// the dedup lock (AppendEvents is one at a time per store) inside the
+// writer's transaction.
+func (c *accountCheck) live(ctx context.Context, db *DB, tx *sql.Tx, evs []store.Event, fresh []int) (func(int64) bool, error) {
+	if c.known == nil {
+		c.known = map[int64]bool{}
+	}
+	rows, err := tx.QueryContext(ctx, db.query("TombstonesSince"), c.mark)
+	if err != nil {
+		return nil, fmt.Errorf("TombstonesSince: %w", err)
+	}
+	for rows.Next() {
+		var id, last int64
+		if err := rows.Scan(&id, &last); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		delete(c.known, id)
+		c.mark = max(c.mark, last)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var ask []int64
+	for _, i := range fresh {
+		if id := evs[i].AccountID; id != nil && !c.known[*id] && !slices.Contains(ask, *id) {
+			ask = append(ask, *id)
+		}
+	}
+	if len(ask) > 0 {
+		js, _ := json.Marshal(ask)
+		rows, err := tx.QueryContext(ctx, db.query("AccountsExist"), string(js))
+		if err != nil {
+			return nil, fmt.Errorf("AccountsExist: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			c.known[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return func(id int64) bool { return c.known[id] }, nil
+}
+
+// tombstones reads every account tombstone; there are as many as accounts
+// deleted while their events are kept.
+func (db *DB) tombstones(ctx context.Context) (tombstones, error) {
+	t := tombstones{}
+	err := db.stream(ctx, "TombstonesSince", []any{int64(-1)}, func(rows *sql.Rows) error {
+		var id, last int64
+		if err := rows.Scan(&id, &last); err != nil {
+			return err
+		}
+		t[id] = append(t[id], last)
+		return nil
+	})
+	return t, err
+}
+
+// readRows streams usage_batches rows from a query selecting first_seq,
+// last_seq, source_id, received_at, keys and bodies, until each returns
+// false.
+func (db *DB) readRows(ctx context.Context, query string, args []any, each func(*batchRow) (bool, error)) error {
+	rows, err := db.r.QueryContext(ctx, db.query(query), args...)
+	if err != nil {
+		return fmt.Errorf("store.%s: %w", query, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r batchRow
+		if err := rows.Scan(&r.firstSeq, &r.lastSeq, &r.sourceID, timeVal{&r.receivedAt}, &r.keys, &r.bodies); err != nil {
+			return fmt.Errorf("store.%s: %w", query, err)
+		}
+		more, err := each(&r)
+		if err != nil || !more {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store.%s: %w", query, err)
+	}
+	return nil
+}
+
+// EventsSince implements store.Usage; limit defaults to 1,000.
+func (db *DB) EventsSince(ctx context.Context, afterSeq int64, limit int) (out []store.Event, err error) {
+	defer derrors.Wrap(&err, "store.EventsSince(%d)", afterSeq)
+	limit = limitOr(limit, 1000)
+	tombs, err := db.tombstones(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out = []store.Event{}
+	// Every row holds an event after afterSeq but perhaps the first (the
+	// one holding afterSeq), so limit+1 rows always suffice.
+	err = db.readRows(ctx, "BatchesFrom", []any{afterSeq, limit + 1}, func(r *batchRow) (bool, error) {
+		evs, err := r.events(afterSeq, tombs)
+		out = append(out, evs...)
+		return len(out) < limit, err
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, err
+}
+
+// RecentEvents implements store.Usage; limit defaults to 100.
+func (db *DB) RecentEvents(ctx context.Context, sourceID int64, limit int) (out []store.Event, err error) {
+	defer derrors.Wrap(&err, "store.RecentEvents(%d)", sourceID)
+	limit = limitOr(limit, 100)
+	tombs, err := db.tombstones(ctx)
+	if err != nil {
+		return nil, err
+	}
+	query, args := "RecentBatches", []any{limit}
+	if sourceID != 0 {
+		query, args = "RecentBatchesOfSource", []any{sourceID, limit}
+	}
+	out = []store.Event{}
+	err = db.readRows(ctx, query, args, func(r *batchRow) (bool, error) {
+		evs, err := r.events(0, tombs)
+		for i := len(evs) - 1; i >= 0 && len(out) < limit; i-- {
+			out = append(out, evs[i])
+		}
+		return len(out) < limit, err
+	})
+	return out, err
+}
+
+// purgeChunk is how many rows one purge transaction deletes: small enough
+// that SQLite's writer is free again within milliseconds.
+const purgeChunk = 16
+
+// PurgeEvents implements store.Usage.
+func (db *DB) PurgeEvents(ctx context.Context, receivedBefore time.Time) (total int64, err error) {
+	defer derrors.Wrap(&err, "store.PurgeEvents(%s)", receivedBefore.Format(time.RFC3339))
+	before := db.d.Time(msTime(receivedBefore))
+	for {
+		rows, err := db.w.QueryContext(ctx, db.query("PurgeBatches"), before, purgeChunk)
+		if err != nil {
+			return total, err
+		}
+		n := 0
+		for rows.Next() {
+			var events int64
+			if err := rows.Scan(&events); err != nil {
+				rows.Close()
+				return total, err
+			}
+			total += events
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return total, err
+		}
+		if n < purgeChunk {
+			break
+		}
+	}
+	// A minute's counters go once the whole minute is before the cutoff.
+	if _, err := db.w.ExecContext(ctx, db.query("PurgeMinutes"), db.d.Time(receivedBefore.UTC().Truncate(time.Minute))); err != nil {
+		return total, err
+	}
+	_, err = db.w.ExecContext(ctx, db.query("PurgeRejections"), before)
+	return total, err
+}
+
+// eventErr maps a failed event insert: checkSources has named a missing
+// source already, so a foreign-key error here means the key went away
+// during the batch. i is the event's index, -1 for the whole batch.
+func (db *DB) eventErr(err error, i int) error {
+	if _, ok := db.d.ForeignKey(err); ok {
+		fe := derrors.Field(derrors.Unprocessable, "source_id", "is not a write key")
+		if i < 0 {
+			return fe
+		}
+		return rowErr(i, fe)
+	}
+	return err
+}
+
+// countMinutes adds to the per-minute counters. The rows are written in key
+// order, so that two transactions counting the same minutes cannot
+// deadlock on PostgreSQL.
+func (db *DB) countMinutes(ctx context.Context, tx *sql.Tx, accepted, rejected map[minuteKey]int) error {
+	keys := make([]minuteKey, 0, len(accepted)+len(rejected))
+	for k := range accepted {
+		keys = append(keys, k)
+	}
+	for k := range rejected {
+		if _, ok := accepted[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b minuteKey) int {
+		return cmp.Or(cmp.Compare(a.minute, b.minute), cmp.Compare(a.source, b.source))
+	})
+	if len(keys) == 0 {
+		return nil
+	}
+	stmt, err := db.stmt(ctx, tx, "CountMinute")
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		_, err := stmt.ExecContext(ctx, db.d.Time(time.UnixMilli(k.minute).UTC()), k.source, accepted[k], rejected[k])
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EventCountsPerMinute implements store.Usage.
+func (db *DB) EventCountsPerMinute(ctx context.Context, since time.Time) ([]store.MinuteCount, error) {
+	rows, err := db.r.QueryContext(ctx, db.query("EventCountsPerMinute"), db.d.Time(since.UTC().Truncate(time.Minute)))
+	if err != nil {
+		return nil, fmt.Errorf("store.EventCountsPerMinute: %w", err)
+	}
+	defer rows.Close()
+	out := []store.MinuteCount{}
+	for rows.Next() {
+		var c store.MinuteCount
+		if err := rows.Scan(timeVal{&c.Minute}, &c.SourceID, &c.Accepted, &c.Rejected); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
