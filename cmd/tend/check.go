@@ -48,8 +48,7 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, t := range ws.DocTemplates {
 		templates = append(templates, t.Key)
 	}
-	fmt.Fprintf(stdout, "workspace %s is valid: %d traits, health models %s, lifecycle rules, %d playbooks (%d enabled), %d doc templates (%s), time zone %s
-",
+	fmt.Fprintf(stdout, "workspace %s is valid: %d traits, health models %s, lifecycle rules, %d playbooks (%d enabled), %d doc templates (%s), time zone %s\n",
 		orDefault(f.workspace), len(ws.Traits.All()), strings.Join(models, ", "), len(ws.Playbooks), enabled,
 		len(templates), strings.Join(templates, ", "), ws.Settings.TimeZone)
 	return nil

@@ -107,7 +107,8 @@ func serve(ctx context.Context, f *serveFlags, st store.Store, ws *workspace.Wor
 		// the last derived state flushed.
 		defer eng.Close()
 	}
-	as := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: ws, Logger: log, Now: now})
+	as := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: ws, Logger: log, Now: now,
+		Playbooks: playbookConfig(st, ws, now, nil)})
 	as.Start()
 	defer as.Close()
 	h, err := server.Handler(server.Config{Store: st, Workspace: ws, Usage: eng, Assessor: as, Logger: log, Now: now,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/tendhq/tend/internal/assess"
 	"github.com/tendhq/tend/internal/date"
 	"github.com/tendhq/tend/internal/engine"
+	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/store/sqlite"
 	"github.com/tendhq/tend/internal/workspace"
 )
@@ -35,6 +38,26 @@ type SimReport struct {
 	Changes []SimChange `json:"changes"`
 	// Totals count Changes by kind.
 	Totals map[string]int `json:"totals"`
+	// Actions are the playbook actions run after From, in time order:
+	// what the playbooks would do (tasks, docs, notes, notifications).
+	Actions []SimAction `json:"actions"`
+	// ActionTotals count Actions by playbook.
+	ActionTotals map[string]int `json:"action_totals"`
+}
+
+// SimAction is one playbook action run on one day of the simulation.
+type SimAction struct {
+	Day       date.Date `json:"day"`
+	At        time.Time `json:"at"`
+	Playbook  string    `json:"playbook"`
+	AccountID int64     `json:"account_id"`
+	Account   string    `json:"account"`
+	Kind      string    `json:"kind"`
+	Trigger   string    `json:"trigger"`
+	// Result is what the action made ("task 12", "doc 3", "inbox 5 to
+	// …"), or its error.
+	Result string `json:"result"`
+	Error  string `json:"error,omitempty"`
 }
 
 // SimChange is one change of one account at one step.
@@ -132,7 +155,8 @@ func simulate(ctx context.Context, path string, ws *workspace.Workspace, from, t
 	if loc == nil {
 		loc = time.UTC
 	}
-	rep := SimReport{From: from, To: to, Step: step, Baseline: []SimChange{}, Changes: []SimChange{}, Totals: map[string]int{}}
+	rep := SimReport{From: from, To: to, Step: step, Baseline: []SimChange{}, Changes: []SimChange{}, Totals: map[string]int{},
+		Actions: []SimAction{}, ActionTotals: map[string]int{}}
 	clock := engine.NewManualClock(from.Time(loc))
 	st, err := sqlite.Open(ctx, path)
 	if err != nil {
@@ -146,7 +170,34 @@ func simulate(ctx context.Context, path string, ws *workspace.Workspace, from, t
 	}
 	defer u.Close()
 	baseline := true
-	a := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: ws, Now: clock.Now,
+	names := map[int64]string{}
+	// The playbooks act on the copy only: tasks, docs and notes land in
+	// it, and notifications by email, Slack or webhook stay in its outbox
+	// (no worker sends them).
+	effects := &engine.StoreEffects{Store: st, Workspace: ws, Now: clock.Now, Enqueue: func(ctx context.Context, ms ...*store.OutboxMessage) error {
+		for _, m := range ms {
+			if m.Email != nil && m.Email.MessageID == "" {
+				m.Email.MessageID = fmt.Sprintf("%x@simulate.invalid", sha256.Sum256([]byte(m.Key)))
+			}
+		}
+		return st.EnqueueMessages(ctx, ms)
+	}, SlackURL: "https://hooks.slack.invalid/simulate", WebhookURL: "https://webhook.invalid/simulate", WebhookSecret: "TEND_WEBHOOK_SECRET"}
+	pbs := &engine.PlaybookConfig{Effects: effects, OnAction: func(fa store.FiringAction, result string, err error) {
+		now := clock.Now()
+		sa := SimAction{Day: date.Of(now.In(loc)), At: now, Playbook: fa.Playbook, AccountID: fa.AccountID, Account: names[fa.AccountID],
+			Kind: fa.Kind, Trigger: fa.Trigger, Result: result}
+		if sa.Account == "" {
+			if acc, gerr := st.GetAccount(ctx, fa.AccountID); gerr == nil {
+				sa.Account, names[fa.AccountID] = acc.Name, acc.Name
+			}
+		}
+		if err != nil {
+			sa.Error = err.Error()
+		}
+		rep.Actions = append(rep.Actions, sa)
+		rep.ActionTotals[fa.Playbook]++
+	}}
+	a := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: ws, Now: clock.Now, Playbooks: pbs,
 		OnChange: func(id int64, name string, at time.Time, cs []assess.Change) {
 			for _, c := range cs {
 				sc := SimChange{Day: date.Of(at.In(loc)), At: at, AccountID: id, Account: name, Change: c}
@@ -213,6 +264,28 @@ func printSummary(w io.Writer, rep SimReport, quiet bool) {
 	}
 	fmt.Fprintf(w, "Changes: %d segment, %d program, %d stage, %d health.\n",
 		rep.Totals[assess.KindSegment], rep.Totals[assess.KindProgram], rep.Totals[assess.KindStage], rep.Totals[assess.KindHealth])
+	if !quiet {
+		for _, a := range rep.Actions {
+			res := a.Result
+			if a.Error != "" {
+				res = "error: " + a.Error
+			}
+			fmt.Fprintf(w, "%s  %-28s %-22s %-7s %s\n", a.Day, truncate(a.Account, 28), truncate(a.Playbook, 22), a.Kind, res)
+		}
+	}
+	keys := make([]string, 0, len(rep.ActionTotals))
+	for k := range rep.ActionTotals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", rep.ActionTotals[k], k)
+	}
+	if len(parts) == 0 {
+		parts = []string{"none"}
+	}
+	fmt.Fprintf(w, "Playbook actions: %d (%s).\n", len(rep.Actions), strings.Join(parts, ", "))
 }
 
 func orNone(s string) string {

@@ -44,6 +44,8 @@ type Input struct {
 	Traits map[string]any
 	// Contacts counts the account's contacts by role.
 	Contacts map[string]int
+	// Docs are the fields of the account's newest doc of each template.
+	Docs map[string]map[string]any
 }
 
 // State is an account's assessment at one moment.
@@ -109,7 +111,7 @@ func Assess(ws *workspace.Workspace, in Input, now time.Time) State {
 	}
 	// The model's condition reads the account as assessed so far.
 	a.Segment, a.Program, a.Stage = st.Segment, st.Program, st.Stage.Stage
-	facts := condition.Facts{Account: a, Traits: in.Traits, Contacts: in.Contacts, Now: now, Location: loc}
+	facts := condition.Facts{Account: a, Traits: in.Traits, Contacts: in.Contacts, Docs: in.Docs, Now: now, Location: loc}
 	m, why, err := ws.HealthModelFor(facts)
 	if err != nil {
 		st.Problem = err.Error()

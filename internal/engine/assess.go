@@ -250,7 +250,7 @@ func (a *Assessor) facts(id int64, now time.Time) (condition.Facts, bool) {
 	if !ok {
 		return condition.Facts{}, false
 	}
-	return condition.Facts{Account: in.Account, Traits: in.Traits, Contacts: in.Contacts, Now: now, Location: a.loc}, true
+	return condition.Facts{Account: in.Account, Traits: in.Traits, Contacts: in.Contacts, Docs: in.Docs, Now: now, Location: a.loc}, true
 }
 
 // requeue puts dirty accounts back after a failed reload, by reloading them

@@ -165,7 +165,7 @@ func (a *Assessor) factsOrLoad(ctx context.Context, id int64, now time.Time) (co
 	if err != nil {
 		return condition.Facts{}, false, err
 	}
-	return condition.Facts{Account: in.Account, Traits: in.Traits, Contacts: in.Contacts, Now: now, Location: a.loc}, true, nil
+	return condition.Facts{Account: in.Account, Traits: in.Traits, Contacts: in.Contacts, Docs: in.Docs, Now: now, Location: a.loc}, true, nil
 }
 
 func (a *Assessor) playbookEnabled(ctx context.Context, p *playbook.Playbook) (bool, error) {
@@ -253,7 +253,7 @@ func (a *Assessor) allFacts(ctx context.Context, now time.Time) ([]condition.Fac
 	if loaded {
 		for _, id := range a.ids() {
 			in := a.inputs[id]
-			out = append(out, condition.Facts{Account: in.Account, Traits: in.Traits, Contacts: in.Contacts, Now: now, Location: a.loc})
+			out = append(out, condition.Facts{Account: in.Account, Traits: in.Traits, Contacts: in.Contacts, Docs: in.Docs, Now: now, Location: a.loc})
 		}
 	}
 	a.mu.RUnlock()
@@ -261,7 +261,7 @@ func (a *Assessor) allFacts(ctx context.Context, now time.Time) ([]condition.Fac
 		return out, nil
 	}
 	err := a.st.LoadAssessmentInputs(ctx, nil, func(in store.AssessmentInput) error {
-		out = append(out, condition.Facts{Account: in.Account, Traits: in.Traits, Contacts: in.Contacts, Now: now, Location: a.loc})
+		out = append(out, condition.Facts{Account: in.Account, Traits: in.Traits, Contacts: in.Contacts, Docs: in.Docs, Now: now, Location: a.loc})
 		return nil
 	})
 	return out, err

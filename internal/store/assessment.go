@@ -62,6 +62,10 @@ type AssessmentInput struct {
 	Traits map[string]any
 	// Contacts counts the account's contacts by role.
 	Contacts map[string]int
+	// Docs are the field values of the account's newest doc of each
+	// template (Work.DocFields), for docs.<template>.<field>; nil when it
+	// has none.
+	Docs map[string]map[string]any
 }
 
 // The kinds of state change.

@@ -101,7 +101,16 @@ func (db *DB) LoadAssessmentInputs(ctx context.Context, ids []int64, fn func(sto
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	var docIDs []int64
+	if ids != nil {
+		docIDs = ids
+	}
+	docs, err := db.DocFieldsByAccount(ctx, docIDs)
+	if err != nil {
+		return err
+	}
 	for _, in := range ins {
+		in.Docs = docs[in.Account.ID]
 		if err := fn(in); err != nil {
 			return err
 		}

@@ -3,8 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 
 	"github.com/tendhq/tend/internal/derrors"
+	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/work"
 )
 
@@ -28,7 +31,35 @@ func (db *DB) addWorkEvent(ctx context.Context, tx *sql.Tx, e work.Event) error 
 	if err != nil {
 		return db.mapRefErr(ctx, tx, err, userRef{"actor_id", e.ActorID})
 	}
-	return nil
+	return db.workSignal(ctx, tx, e)
+}
+
+// workSignal queues, in the event's transaction, the playbook signal a
+// work event is (a task done, a doc field changed), and a doc field change
+// queues the account for assessment too, since conditions read doc fields
+// (docs.health_assessment.rating).
+func (db *DB) workSignal(ctx context.Context, tx *sql.Tx, e work.Event) error {
+	if e.Kind != work.EventTaskDone && e.Kind != work.EventDocFieldChanged {
+		return nil
+	}
+	str := func(v any) string {
+		if v == nil {
+			return ""
+		}
+		return fmt.Sprint(v)
+	}
+	data, err := json.Marshal(map[string]string{"source": e.Source, "template": e.Template, "field": e.Field,
+		"from": str(e.Old), "to": str(e.New), "key": e.Key})
+	if err != nil {
+		return err
+	}
+	if err := db.addSignals(ctx, tx, []store.Signal{{AccountID: e.AccountID, Kind: e.Kind, Data: data, At: db.stamp(e.At)}}); err != nil {
+		return err
+	}
+	if e.Kind == work.EventDocFieldChanged {
+		_, err = tx.ExecContext(ctx, db.query("MarkAccountDirty"), e.AccountID)
+	}
+	return err
 }
 
 // nullJSON encodes a value as JSON text, nil as NULL.

@@ -492,6 +492,9 @@ SELECT account_id, roles FROM contacts WHERE roles <> '';
 -- name: AssessContactsByID
 SELECT account_id, roles FROM contacts WHERE roles <> '' AND account_id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint);
 
+-- name: MarkAccountDirty
+INSERT INTO account_dirty (account_id) VALUES ($1) ON CONFLICT DO NOTHING;
+
 -- name: TakeDirtyAccounts
 DELETE FROM account_dirty RETURNING account_id;
 

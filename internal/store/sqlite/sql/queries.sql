@@ -434,6 +434,9 @@ SELECT account_id, roles FROM contacts WHERE roles <> '';
 -- name: AssessContactsByID
 SELECT account_id, roles FROM contacts WHERE roles <> '' AND account_id IN (SELECT value FROM json_each($1));
 
+-- name: MarkAccountDirty
+INSERT INTO account_dirty (account_id) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM account_dirty WHERE account_id = $1);
+
 -- name: TakeDirtyAccounts
 DELETE FROM account_dirty RETURNING account_id;
 
