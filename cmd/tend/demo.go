@@ -146,7 +146,7 @@ func demoHistory(ctx context.Context, st store.Store, ws *workspace.Workspace, e
 	changes := 0
 	as := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: ws, Now: clock.Now,
 		Playbooks: playbookConfig(st, ws, clock.Now, nil),
-		OnChange: func(_ int64, _ string, _ time.Time, cs []assess.Change) { changes += len(cs) }})
+		OnChange:  func(_ int64, _ string, _ time.Time, cs []assess.Change) { changes += len(cs) }})
 	day := func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }
 	team := &demoTeam{st: st, end: now}
 	err := engine.Drive(ctx, clock, eng, as, now.AddDate(0, 0, -historyDays), now, day, func(t time.Time) error {
