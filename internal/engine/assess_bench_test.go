@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -14,8 +15,10 @@ import (
 	"github.com/tendhq/tend/internal/assess"
 	"github.com/tendhq/tend/internal/date"
 	"github.com/tendhq/tend/internal/engine"
+	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/store/sqlite"
 	"github.com/tendhq/tend/internal/store/sqlstore"
+	"github.com/tendhq/tend/internal/team"
 	"github.com/tendhq/tend/internal/workspace"
 )
 
@@ -193,4 +196,92 @@ func BenchmarkAssessorStepOne(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPlaybookTraitChange is one trait change to its actions: a TA
+// pulse is written (as the API writes it), then the step that reloads and
+// reassesses the account and runs the playbooks it triggers — the
+// handbook's twelve and one that, on every pulse change, creates a task and
+// notifies the owner in Tend — through the real effects in the store. The
+// write and the step are timed together.
+//
+//	TEND_BENCH_ACCOUNTS=100000 go test -run '^$' -bench PlaybookTraitChange -benchtime 500x -timeout 30m ./internal/engine/
+func BenchmarkPlaybookTraitChange(b *testing.B) {
+	n := benchAccounts()
+	st, ws := benchStore(b, n)
+	dir := b.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "playbooks"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "playbooks", "pulse.yaml"), []byte(`name: Pulse changed
+trigger:
+  signal: trait_changed
+  trait: ta_pulse
+reentry: every_time
+actions:
+  - task: {assignee: owner, due_days: 3, title: "Pulse of {{.account.name}} changed: {{.trigger}}"}
+  - notify: {to: owner, channels: [inbox], title: "{{.account.name}}: pulse changed"}
+`), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	extra, err := workspace.Load(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := *ws
+	w.Playbooks = append(slices.Clone(ws.Playbooks), extra.Playbook("pulse"))
+	ctx := context.Background()
+	ta := team.User{Email: "ta@bench.test", Name: "TA", Role: team.TA}
+	if err := st.CreateUser(ctx, &ta); err != nil {
+		b.Fatal(err)
+	}
+	clock := engine.NewManualClock(benchNow)
+	tasks := 0
+	a := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: &w, Now: clock.Now,
+		Playbooks: &engine.PlaybookConfig{Effects: &engine.StoreEffects{Store: st, Workspace: &w, Now: clock.Now},
+			OnAction: func(fa store.FiringAction, _ string, err error) {
+				if fa.Playbook != "pulse" {
+					return // the handbook's, on accounts the bench gave no owner
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				if fa.Kind == "task" {
+					tasks++
+				}
+			}}})
+	if err := a.Step(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		id := int64(i%n + 1)
+		if _, err := st.ModifyAccount(ctx, id, func(x *account.Account) error { x.OwnerID = &ta.ID; return nil },
+			account.System("bench", "")); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := st.SetTraits(ctx, []account.TraitWrite{{AccountID: id, Key: "ta_pulse", Value: "Concerning"}},
+			account.System("bench", account.SourceManual)); err != nil {
+			b.Fatal(err)
+		}
+		if err := a.Step(ctx); err != nil {
+			b.Fatal(err)
+		}
+		clock.Advance(time.Second)
+		before := tasks
+		b.StartTimer()
+		pulse := []string{"Healthy", "Poor"}[i%2]
+		if _, err := st.SetTraits(ctx, []account.TraitWrite{{AccountID: id, Key: "ta_pulse", Value: pulse}},
+			account.System("bench", account.SourceManual)); err != nil {
+			b.Fatal(err)
+		}
+		if err := a.Step(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if tasks == before {
+			b.Fatalf("the pulse change of account %d made no task", id)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/change")
 }

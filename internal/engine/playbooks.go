@@ -210,13 +210,14 @@ func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook,
 		for _, p := range pbs {
 			switch p.Trigger.Kind {
 			case playbook.TriggerDate:
-				due, on, why := p.Trigger.DateDue(f, today)
+				due, on := p.Trigger.DateCheck(f, today)
 				// A full pass fires a date rule on its day; the first pass
 				// after a start catches up on the days Tend was down, and a
 				// changed account (a date moved, an import) on its own.
 				if !due || in.full && !r.first && on != today {
 					continue
 				}
+				_, _, why := p.Trigger.DateDue(f, today)
 				o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: "date:" + on.String(), Trigger: why, At: in.now}
 				if err := r.fire(ctx, p, o, in.now, chains[id], nil); err != nil {
 					return err

@@ -91,6 +91,20 @@ func (t Trigger) Matches(e Event) bool {
 	return true
 }
 
+// DateCheck is DateDue without the words: what the runner asks of every
+// account every day, so it must not allocate.
+func (t Trigger) DateCheck(f condition.Facts, today date.Date) (due bool, on date.Date) {
+	if t.Kind != TriggerDate {
+		return false, date.Date{}
+	}
+	d := DateOf(f, t.Date.Field)
+	if d.IsZero() {
+		return false, date.Date{}
+	}
+	on = d.AddDays(t.Date.OffsetDays)
+	return !today.Before(on) && !d.AddDays(t.Date.GraceDays).Before(today), on
+}
+
 // DateDue reports whether a date rule is due for the account today, the
 // day it fires (the occurrence), and the rule in words.
 func (t Trigger) DateDue(f condition.Facts, today date.Date) (due bool, on date.Date, why string) {
