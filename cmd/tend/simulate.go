@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -174,15 +173,8 @@ func simulate(ctx context.Context, path string, ws *workspace.Workspace, from, t
 	// The playbooks act on the copy only: tasks, docs and notes land in
 	// it, and notifications by email, Slack or webhook stay in its outbox
 	// (no worker sends them).
-	effects := &engine.StoreEffects{Store: st, Workspace: ws, Now: clock.Now, Enqueue: func(ctx context.Context, ms ...*store.OutboxMessage) error {
-		for _, m := range ms {
-			if m.Email != nil && m.Email.MessageID == "" {
-				m.Email.MessageID = fmt.Sprintf("%x@simulate.invalid", sha256.Sum256([]byte(m.Key)))
-			}
-		}
-		return st.EnqueueMessages(ctx, ms)
-	}, SlackURL: "https://hooks.slack.invalid/simulate", WebhookURL: "https://webhook.invalid/simulate", WebhookSecret: "TEND_WEBHOOK_SECRET"}
-	pbs := &engine.PlaybookConfig{Effects: effects, OnAction: func(fa store.FiringAction, result string, err error) {
+	pbs := playbookConfig(st, ws, clock.Now, nil)
+	pbs.OnAction = func(fa store.FiringAction, result string, err error) {
 		now := clock.Now()
 		sa := SimAction{Day: date.Of(now.In(loc)), At: now, Playbook: fa.Playbook, AccountID: fa.AccountID, Account: names[fa.AccountID],
 			Kind: fa.Kind, Trigger: fa.Trigger, Result: result}
@@ -192,11 +184,11 @@ func simulate(ctx context.Context, path string, ws *workspace.Workspace, from, t
 			}
 		}
 		if err != nil {
-			sa.Error = err.Error()
+			sa.Result, sa.Error = "", err.Error()
 		}
 		rep.Actions = append(rep.Actions, sa)
 		rep.ActionTotals[fa.Playbook]++
-	}}
+	}
 	a := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: ws, Now: clock.Now, Playbooks: pbs,
 		OnChange: func(id int64, name string, at time.Time, cs []assess.Change) {
 			for _, c := range cs {

@@ -18,6 +18,7 @@ import (
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/date"
 	"github.com/tendhq/tend/internal/store/sqlite"
+	"github.com/tendhq/tend/internal/team"
 )
 
 // simFixture writes the small book TestSimulate runs over into data.
@@ -30,13 +31,17 @@ func simFixture(t *testing.T, data string) {
 	}
 	defer st.Close()
 	d := date.MustParse
+	ta := team.User{Email: "tara@tend.test", Name: "Tara", Role: team.TA}
+	if err := st.CreateUser(ctx, &ta); err != nil {
+		t.Fatal(err)
+	}
 	accounts := []account.Account{
 		// Closes on Jan 10; meets both utilization targets.
-		{Name: "Acme", ExternalID: "acme", EstimatedDevelopers: 800, ARR: 40_000, Seats: 100,
+		{Name: "Acme", ExternalID: "acme", EstimatedDevelopers: 800, ARR: 40_000, Seats: 100, OwnerID: &ta.ID,
 			ExpectedCloseDate: d("2026-01-10"), CloseDate: d("2026-01-10"), RenewalDate: d("2027-01-10")},
 		// Renews on May 15, so Renewing from Jan 15; its last activity was
 		// on Dec 20, so it ages through 14 and 30 days in January.
-		{Name: "Borealis", ExternalID: "borealis", EstimatedDevelopers: 12_000, ARR: 500_000, Seats: 1_000,
+		{Name: "Borealis", ExternalID: "borealis", EstimatedDevelopers: 12_000, ARR: 500_000, Seats: 1_000, OwnerID: &ta.ID,
 			CloseDate: d("2025-01-15"), RenewalDate: d("2026-05-15")},
 		// A prospect all quarter.
 		{Name: "Cinder", ExternalID: "cinder", EstimatedDevelopers: 200, ARR: 20_000, ExpectedCloseDate: d("2026-06-15")},
@@ -141,6 +146,31 @@ func TestSimulate(t *testing.T) {
 		"Borealis stage →2. Adopting", "Borealis health →yellow", "Cinder stage →0. Prospect"}
 	if !slices.Equal(baseline, wantBase) {
 		t.Errorf("baseline:\n got %v\nwant %v", baseline, wantBase)
+	}
+	// The playbooks' actions, worked out by hand from the default
+	// workspace: Acme's handoff is 35 days before its expected close, which
+	// had passed on the first day and is caught up then ("35 days before
+	// closure"; no CE, so the TA); the QBR and success plan of Borealis, a
+	// managed customer, on the first working step after 1 January 09:00;
+	// Acme's production license at close; Borealis's Health Assessment
+	// "120 days before renewal"; the red alert the day it turns red.
+	var acts []string
+	for _, a := range rep.Actions {
+		acts = append(acts, fmt.Sprintf("%s %s %s %s %s", a.Day, a.Account, a.Playbook, a.Kind, a.Error))
+	}
+	wantActs := []string{
+		"2026-01-01 Acme handoff doc ", "2026-01-01 Acme handoff task ",
+		"2026-01-02 Borealis qbr doc ", "2026-01-02 Borealis qbr task ",
+		"2026-01-02 Borealis success_plan doc ", "2026-01-02 Borealis success_plan task ",
+		"2026-01-10 Acme production_license task ",
+		"2026-01-15 Borealis renewal doc ", "2026-01-15 Borealis renewal task ",
+		"2026-01-19 Borealis health_red notify ",
+	}
+	if !slices.Equal(acts, wantActs) {
+		t.Errorf("actions:\n got %s\nwant %s", strings.Join(acts, "\n     "), strings.Join(wantActs, "\n     "))
+	}
+	if !strings.Contains(stdout, "Playbook actions: 10 (2 handoff, 1 health_red, 1 production_license, 2 qbr, 2 renewal, 2 success_plan)") {
+		t.Errorf("summary lacks the actions:\n%s", stdout)
 	}
 	if !strings.Contains(stdout, "2026-01-19  Borealis") || !strings.Contains(stdout, "3 stage, 2 health") {
 		t.Errorf("summary lacks the changes:\n%s", stdout)
