@@ -16,7 +16,7 @@ import (
 // effects in st (tasks, docs, notes, in-app notifications) and email,
 // Slack and webhook notifications through enqueue into the outbox. Slack
 // and webhooks go where the environment says (TEND_SLACK_WEBHOOK_URL,
-// TEND_WEBHOOK_URL signed with TEND_WEBHOOK_SECRET); TEND_BASE_URL is
+// TEND_WEBHOOK_URL signed with TEND_WEBHOOK_SECRET_PLAYBOOKS); TEND_BASE_URL is
 // Tend's address for links.
 func playbookConfig(st store.Store, ws *workspace.Workspace, now func() time.Time,
 	enqueue func(context.Context, ...*store.OutboxMessage) error) *engine.PlaybookConfig {
@@ -39,7 +39,7 @@ func playbookConfig(st store.Store, ws *workspace.Workspace, now func() time.Tim
 	}
 	return &engine.PlaybookConfig{
 		Effects: &engine.StoreEffects{Store: st, Workspace: ws, Now: now, Enqueue: enqueue,
-			SlackURL: os.Getenv("TEND_SLACK_WEBHOOK_URL"), WebhookURL: os.Getenv("TEND_WEBHOOK_URL"), WebhookSecret: "TEND_WEBHOOK_SECRET"},
+			SlackURL: os.Getenv("TEND_SLACK_WEBHOOK_URL"), WebhookURL: os.Getenv("TEND_WEBHOOK_URL"), WebhookSecret: "TEND_WEBHOOK_SECRET_PLAYBOOKS"},
 		BaseURL: os.Getenv("TEND_BASE_URL"),
 	}
 }

@@ -62,7 +62,7 @@ func newScenario(t *testing.T) *scenario {
 	s.a = engine.NewAssessor(engine.AssessorConfig{Store: s.st, Workspace: s.ws, Now: s.clock.Now,
 		Playbooks: &engine.PlaybookConfig{
 			Effects: &engine.StoreEffects{Store: s.st, Workspace: s.ws, Now: s.clock.Now, Enqueue: enqueue,
-				SlackURL: "https://hooks.slack.test/T0/B0", WebhookURL: "https://hooks.tend.test/in", WebhookSecret: "TEST_SECRET"},
+				SlackURL: "https://hooks.slack.test/T0/B0", WebhookURL: "https://hooks.tend.test/in", WebhookSecret: "TEND_WEBHOOK_SECRET_TEST"},
 			OnFiring: func(f store.Firing) { s.firingsCount[f.Playbook]++ },
 		}})
 	s.step(s.a)
