@@ -798,7 +798,7 @@ func (u *Usage) purge(ctx context.Context, now time.Time) {
 		return
 	}
 	if n > 0 {
-		u.log.Info("usage: purged raw events", "count", n, "older_than_days", days)
+		u.log.Debug("usage: purged raw events", "count", n, "older_than_days", days)
 	}
 }
 
