@@ -49,14 +49,12 @@ func buildEmail(m *store.OutboxMessage, envelopeFrom string) (*mail.Msg, error) 
 	msg.SetDateWithValue(m.CreatedAt)
 	msg.SetUserAgent(userAgent)
 	for _, name := range slices.Sorted(maps.Keys(e.Headers)) {
-		v := e.Headers[name]
-		if isASCII(v) {
-			// As given: List-Unsubscribe's <https://…> must reach the
-			// receiver untouched (RFC 2369, RFC 8058).
-			msg.SetGenHeaderPreformatted(mail.Header(name), v)
-		} else {
-			msg.SetGenHeader(mail.Header(name), v)
-		}
+		// Generic fields, which go-mail writes sorted: its preformatted
+		// ones come out in map order, and every attempt must send the same
+		// bytes. An ASCII value is written as given (List-Unsubscribe's
+		// <https://…> must reach the receiver untouched, RFC 2369, RFC
+		// 8058); it is only folded at its spaces when long.
+		msg.SetGenHeader(mail.Header(name), e.Headers[name])
 	}
 	switch {
 	case e.Text != "" && e.HTML != "":
@@ -68,15 +66,6 @@ func buildEmail(m *store.OutboxMessage, envelopeFrom string) (*mail.Msg, error) 
 		msg.SetBodyString(mail.TypeTextPlain, e.Text)
 	}
 	return msg, nil
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
 }
 
 // RenderEmail returns an outbox email as the RFC 5322 message the SMTP

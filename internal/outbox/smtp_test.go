@@ -154,7 +154,7 @@ func TestSMTPTemporaryFailureRetries(t *testing.T) {
 			t.Errorf("Message-ID changed across the retry: %q, %q", h1.Get("Message-Id"), h2.Get("Message-Id"))
 		}
 		if !bytes.Equal(rs[0].data, rs[1].data) {
-			t.Error("the retry sent different bytes")
+			t.Errorf("the retry sent different bytes:\n%s\n---\n%s", rs[0].data, rs[1].data)
 		}
 	})
 }
@@ -250,4 +250,32 @@ func TestCaptureWithoutSender(t *testing.T) {
 			t.Errorf("rendered:\n%s", b)
 		}
 	})
+}
+
+// Rendering is deterministic, and a long unsubscribe URL reaches the
+// receiver whole.
+func TestRenderEmailStable(t *testing.T) {
+	long := "https://tend.test/u/" + strings.Repeat("0123456789abcdef", 8)
+	m := welcome("campaign/x/welcome/contact-13", "ann@initech.test")
+	m.Email.From = store.Address{Email: "dana@tend.test"}
+	m.Email.MessageID = outbox.MessageID(m.Key, "tend.test")
+	m.Email.Headers = map[string]string{"List-Unsubscribe": "<" + long + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+		"X-Campaign": "admin-onboarding", "X-Tend-Step": "welcome"}
+	first, err := outbox.RenderEmail(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		again, err := outbox.RenderEmail(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(first, again) {
+			t.Fatalf("two renderings differ:\n%s\n---\n%s", first, again)
+		}
+	}
+	h, _, _ := parts(t, first)
+	if got := h.Get("List-Unsubscribe"); got != "<"+long+">" {
+		t.Errorf("List-Unsubscribe %q", got)
+	}
 }

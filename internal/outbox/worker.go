@@ -240,14 +240,23 @@ func (w *Worker) backoff(n int) time.Duration {
 	return d - rand.N(d/2+1)
 }
 
-// record stores an outcome. It runs even while the worker stops: a
-// delivery that happened must be recorded, or it would be sent again.
+// record stores an outcome. It runs even while the worker stops, and
+// tries again after a failure: a delivery that happened must be recorded,
+// or it would be sent again when the claim expires.
 func (w *Worker) record(d store.Delivery) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := w.Store.RecordDelivery(ctx, d); err != nil {
-		w.logger().Error("outbox: record delivery", "id", d.ID, "outcome", d.Outcome, "err", err)
+	var err error
+	for try := range 3 {
+		if try > 0 {
+			time.Sleep(time.Duration(try) * 250 * time.Millisecond)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err = w.Store.RecordDelivery(ctx, d)
+		cancel()
+		if err == nil {
+			return
+		}
 	}
+	w.logger().Error("outbox: record delivery", "id", d.ID, "outcome", d.Outcome, "err", err)
 }
 
 // bucket is a token bucket: rate tokens a second, as many at most.
