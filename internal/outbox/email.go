@@ -45,7 +45,12 @@ func buildEmail(m *store.OutboxMessage, envelopeFrom string) (*mail.Msg, error) 
 		}
 	}
 	msg.Subject(e.Subject)
-	msg.SetMessageIDWithValue(e.MessageID)
+	id := e.MessageID
+	if id == "" {
+		// Enqueued around the Queue: still one Message-ID per key.
+		id = MessageID(m.Key, domainOf(e.From.Email))
+	}
+	msg.SetMessageIDWithValue(id)
 	msg.SetDateWithValue(m.CreatedAt)
 	msg.SetUserAgent(userAgent)
 	for _, name := range slices.Sorted(maps.Keys(e.Headers)) {

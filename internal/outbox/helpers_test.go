@@ -119,6 +119,8 @@ type sink struct {
 	reject map[string]*smtp.SMTPError
 	// tempData answers the end of DATA with 451 this many times first.
 	tempData int
+	// dataErr answers the end of DATA with an error, always.
+	dataErr *smtp.SMTPError
 	// discard keeps only a count (benchmarks).
 	discard bool
 	count   int
@@ -203,6 +205,9 @@ func (x *session) Data(r io.Reader) error {
 		return nil
 	}
 	x.s.received = append(x.s.received, received{from: x.from, to: x.to, data: b.Bytes()})
+	if x.s.dataErr != nil {
+		return x.s.dataErr
+	}
 	if x.s.tempData > 0 {
 		x.s.tempData--
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}

@@ -42,7 +42,10 @@ type SMTPConfig struct {
 	// EnvelopeFrom, when set, is the SMTP MAIL FROM, where bounces go;
 	// otherwise the From address.
 	EnvelopeFrom string
-	// Timeout bounds every step of a connection; 30 seconds by default.
+	// Timeout bounds a connection's dial and each transaction on it; 30
+	// seconds by default. A send may take twice as long (a stale pooled
+	// connection is redialled once), which must stay well inside the
+	// worker's Claim: the SMTP client does not stop on its context.
 	Timeout time.Duration
 	// MaxConns is the most connections kept open, and used at once; 4 by
 	// default. Set the worker's Concurrency no higher, or sends wait for
@@ -97,7 +100,11 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	}
 	opts = append(opts, mail.WithPort(cfg.Port))
 	if cfg.TLSConfig != nil {
-		opts = append(opts, mail.WithTLSConfig(cfg.TLSConfig))
+		tc := cfg.TLSConfig.Clone()
+		if tc.ServerName == "" {
+			tc.ServerName = cfg.Host
+		}
+		opts = append(opts, mail.WithTLSConfig(tc))
 	}
 	if cfg.Username != "" {
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover),

@@ -279,3 +279,27 @@ func TestRenderEmailStable(t *testing.T) {
 		t.Errorf("List-Unsubscribe %q", got)
 	}
 }
+
+// A 5xx about the content (a spam filter) fails the message without
+// suppressing the recipient: it is not the address's fault.
+func TestSMTPContentRefusalDoesNotSuppress(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Outbox, c *clock) {
+		s := newSink(t)
+		s.dataErr = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "looks like spam"}
+		w := smtpWorker(st, c, s.sender(t))
+		q := outbox.NewQueue(st, store.Address{Email: "dana@tend.test"}).Notify(w.Kick)
+		run(t, w)
+		ctx := context.Background()
+		m := welcome("campaign/x/welcome/contact-14", "ann@initech.test")
+		if err := q.Enqueue(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		got := waitStatus(t, st, m.Key, store.StatusFailed)
+		if got.Attempts != 1 || !strings.Contains(got.LastError, "554") {
+			t.Errorf("attempts %d, last error %q", got.Attempts, got.LastError)
+		}
+		if _, err := st.GetSuppression(ctx, "ann@initech.test"); err == nil {
+			t.Error("the recipient was suppressed for a content refusal")
+		}
+	})
+}

@@ -22,7 +22,8 @@ const (
 	DefaultPoll        = 5 * time.Second
 )
 
-// claimMargin is how long before its claim expires a send is given up: a
+// claimMargin is how long before its claim expires a send is given up (a
+// quarter of the claim when that is less): a
 // send never outlasts its claim, so that a second worker never takes a
 // message the first is still sending (docs/notifications.md).
 const claimMargin = 5 * time.Second
@@ -190,7 +191,8 @@ func (w *Worker) deliver(ctx context.Context, m *store.OutboxMessage) {
 	// A send started is finished even when the worker is stopping (giving
 	// up half-way could deliver without recording it), but never outlasts
 	// the claim.
-	left := m.NextAttemptAt.Sub(w.now()) - claimMargin
+	margin := min(claimMargin, orDefault(w.Claim, DefaultClaim)/4)
+	left := m.NextAttemptAt.Sub(w.now()) - margin
 	if left <= 0 {
 		// Waited too long for a slot or a token: another worker may take
 		// it any moment, so let it.
