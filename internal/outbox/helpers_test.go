@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
@@ -132,7 +133,10 @@ type received struct {
 	data []byte
 }
 
-func newSink(t testing.TB) *sink {
+func newSink(t testing.TB) *sink { return newSinkTLS(t, nil) }
+
+// newSinkTLS starts a sink that offers STARTTLS with the configuration.
+func newSinkTLS(t testing.TB, tc *tls.Config) *sink {
 	t.Helper()
 	s := &sink{reject: map[string]*smtp.SMTPError{}}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
@@ -140,6 +144,7 @@ func newSink(t testing.TB) *sink {
 	srv.AllowInsecureAuth = true
 	srv.ReadTimeout = 10 * time.Second
 	srv.WriteTimeout = 10 * time.Second
+	srv.TLSConfig = tc
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -3,10 +3,13 @@ package outbox_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
 	"net/mail"
 	"strings"
 	"testing"
@@ -302,4 +305,40 @@ func TestSMTPContentRefusalDoesNotSuppress(t *testing.T) {
 			t.Error("the recipient was suppressed for a content refusal")
 		}
 	})
+}
+
+// With STARTTLS (the default mode) the sender upgrades the connection,
+// verifying the server's certificate, and refuses a server that does not
+// offer it.
+func TestSMTPStartTLS(t *testing.T) {
+	// httptest's certificate is valid for 127.0.0.1; its client trusts it.
+	hs := httptest.NewTLSServer(http.NotFoundHandler())
+	defer hs.Close()
+	roots := hs.Client().Transport.(*http.Transport).TLSClientConfig
+	s := newSinkTLS(t, &tls.Config{Certificates: hs.TLS.Certificates})
+	plain := newSink(t)
+	ctx := context.Background()
+	m := welcome("campaign/x/welcome/contact-15", "ann@initech.test")
+	m.Email.From = store.Address{Email: "dana@tend.test"}
+	for _, tc := range []struct {
+		name string
+		port int
+		ok   bool
+	}{{"offers STARTTLS", s.port, true}, {"does not", plain.port, false}} {
+		snd, err := outbox.NewSMTP(outbox.SMTPConfig{Host: "127.0.0.1", Port: tc.port, TLSConfig: roots, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = snd.Send(ctx, m)
+		snd.Close()
+		if tc.ok != (err == nil) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	if n := len(s.messages()); n != 1 {
+		t.Errorf("the TLS sink received %d", n)
+	}
+	if n := len(plain.messages()); n != 0 {
+		t.Errorf("sent in the clear: %d", n)
+	}
 }
