@@ -2,12 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"fmt"
 	"os"
 	"time"
 
 	"github.com/tendhq/tend/internal/engine"
+	"github.com/tendhq/tend/internal/outbox"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/workspace"
 )
@@ -21,21 +20,14 @@ import (
 func playbookConfig(st store.Store, ws *workspace.Workspace, now func() time.Time,
 	enqueue func(context.Context, ...*store.OutboxMessage) error) *engine.PlaybookConfig {
 	if enqueue == nil {
-		enqueue = func(ctx context.Context, ms ...*store.OutboxMessage) error {
-			from := store.Address{Name: "Tend", Email: "tend@localhost"}
-			if v := os.Getenv("TEND_MAIL_FROM"); v != "" {
-				from.Email = v
-			}
-			for _, m := range ms {
-				if m.Email != nil && m.Email.From.Email == "" {
-					m.Email.From = from
-				}
-				if m.Email != nil && m.Email.MessageID == "" {
-					m.Email.MessageID = fmt.Sprintf("%x@tend.invalid", sha256.Sum256([]byte(m.Key)))
-				}
-			}
-			return st.EnqueueMessages(ctx, ms)
+		// No worker here (the demo's history, simulate): the messages wait
+		// in the outbox, their From and Message-ID filled as a server's
+		// queue fills them.
+		from, err := mailFrom()
+		if err != nil {
+			from = store.Address{Name: "Tend", Email: "tend@localhost"}
 		}
+		enqueue = outbox.NewQueue(st, from).Enqueue
 	}
 	return &engine.PlaybookConfig{
 		Effects: &engine.StoreEffects{Store: st, Workspace: ws, Now: now, Enqueue: enqueue,

@@ -107,8 +107,13 @@ func serve(ctx context.Context, f *serveFlags, st store.Store, ws *workspace.Wor
 		// the last derived state flushed.
 		defer eng.Close()
 	}
+	queue, stopOutbox, err := startOutbox(ctx, st, log, now)
+	if err != nil {
+		return err
+	}
+	defer stopOutbox()
 	as := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: ws, Logger: log, Now: now,
-		Playbooks: playbookConfig(st, ws, now, nil)})
+		Playbooks: playbookConfig(st, ws, now, queue.Enqueue)})
 	as.Start()
 	defer as.Close()
 	h, err := server.Handler(server.Config{Store: st, Workspace: ws, Usage: eng, Assessor: as, Logger: log, Now: now,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/derrors"
+	"github.com/tendhq/tend/internal/outbox"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/work"
 	"github.com/tendhq/tend/internal/workspace"
@@ -24,9 +25,10 @@ type StoreEffects struct {
 	Store     store.Store
 	Workspace *workspace.Workspace
 	Now       func() time.Time
-	// Enqueue stores outbox messages and wakes the worker (outbox.Queue's
-	// Enqueue); nil leaves email, Slack and webhook notifications out,
-	// with a note in the action's result.
+	// Enqueue stores outbox messages and wakes the worker
+	// (outbox.Queue.Enqueue, which fills an email's From and Message-ID);
+	// nil leaves email, Slack and webhook notifications out, with a note
+	// in the action's result.
 	Enqueue func(ctx context.Context, ms ...*store.OutboxMessage) error
 	// SlackURL is the Slack incoming webhook notifications are posted to;
 	// "" leaves Slack out.
@@ -95,25 +97,13 @@ func (e *StoreEffects) CancelTasks(ctx context.Context, accountID int64, source 
 	}
 }
 
-// WebhookPayload is the JSON body of a playbook's webhook notification
-// (docs/notifications.md).
-type WebhookPayload struct {
-	// Event is "playbook.notify".
-	Event    string         `json:"event"`
-	ID       string         `json:"id"`
-	At       time.Time      `json:"at"`
-	Playbook string         `json:"playbook"`
-	Account  WebhookAccount `json:"account"`
-	User     WebhookUser    `json:"user"`
-	Title    string         `json:"title"`
-	Body     string         `json:"body"`
-	URL      string         `json:"url"`
-}
-
-// WebhookAccount names the account a webhook is about.
-type WebhookAccount struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
+// NotifyData is the data of a playbook's webhook notification
+// (outbox.Event's data, type "playbook.notify"; docs/notifications.md).
+type NotifyData struct {
+	Title string      `json:"title"`
+	Body  string      `json:"body"`
+	URL   string      `json:"url"`
+	User  WebhookUser `json:"user"`
 }
 
 // WebhookUser is the team member a notification is for.
@@ -168,13 +158,13 @@ func (e *StoreEffects) Notify(ctx context.Context, n NotifySpec) (string, error)
 			if n.URL != "" {
 				text += "\n<" + n.URL + "|Open in Tend>"
 			}
-			body, err := json.Marshal(map[string]any{"text": n.Title, "blocks": []any{
-				map[string]any{"type": "section", "text": map[string]string{"type": "mrkdwn", "text": text}}}})
+			blocks, err := json.Marshal([]any{map[string]any{"type": "section", "text": map[string]string{"type": "mrkdwn", "text": text}}})
 			if err != nil {
 				return "", err
 			}
-			msgs = append(msgs, &store.OutboxMessage{Key: key, Channel: store.ChannelSlack, Transactional: true,
-				AccountID: &acc, UserID: &uid, Playbook: pb, Firing: n.Key, Slack: &store.SlackMessage{URL: e.SlackURL, Body: body}})
+			m := outbox.NewSlack(key, e.SlackURL, n.Title, blocks)
+			m.Transactional, m.AccountID, m.UserID, m.Playbook, m.Firing = true, &acc, &uid, pb, n.Key
+			msgs = append(msgs, m)
 		case "webhook":
 			if e.WebhookURL == "" {
 				skipped = append(skipped, "webhook (no URL configured)")
@@ -186,15 +176,18 @@ func (e *StoreEffects) Notify(ctx context.Context, n NotifySpec) (string, error)
 			} else if !derrors.Is(err, derrors.NotFound) {
 				return "", err
 			}
-			body, err := json.Marshal(WebhookPayload{Event: "playbook.notify", ID: key, At: e.Now().UTC(), Playbook: pb,
-				Account: WebhookAccount{ID: acc, Name: name}, User: WebhookUser{ID: uid, Name: n.User.Name, Email: n.User.Email},
-				Title: n.Title, Body: n.Body, URL: n.URL})
+			data, err := json.Marshal(NotifyData{Title: n.Title, Body: n.Body, URL: n.URL,
+				User: WebhookUser{ID: uid, Name: n.User.Name, Email: n.User.Email}})
 			if err != nil {
 				return "", err
 			}
-			msgs = append(msgs, &store.OutboxMessage{Key: key, Channel: store.ChannelWebhook, Transactional: true,
-				AccountID: &acc, UserID: &uid, Playbook: pb, Firing: n.Key,
-				Webhook: &store.WebhookMessage{URL: e.WebhookURL, Body: body, Secret: e.WebhookSecret}})
+			m, err := outbox.NewWebhook(key, e.WebhookURL, e.WebhookSecret, outbox.Event{Type: "playbook.notify", CreatedAt: e.Now(),
+				Account: &outbox.EventAccount{ID: acc, Name: name}, Playbook: pb, Firing: n.Key, Text: n.Title, Data: data})
+			if err != nil {
+				return "", err
+			}
+			m.Transactional, m.UserID = true, &uid
+			msgs = append(msgs, m)
 		default:
 			return "", derrors.New(derrors.Invalid, "unknown notification channel %q", ch)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/date"
 	"github.com/tendhq/tend/internal/engine"
+	"github.com/tendhq/tend/internal/outbox"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/team"
 	"github.com/tendhq/tend/internal/work"
@@ -79,13 +80,17 @@ func TestNotifyChannels(t *testing.T) {
 				t.Errorf("slack body %s", m.Slack.Body)
 			}
 		case store.ChannelWebhook:
-			var p engine.WebhookPayload
-			if err := json.Unmarshal(m.Webhook.Body, &p); err != nil {
+			var ev struct {
+				outbox.Event
+				Data engine.NotifyData `json:"data"`
+			}
+			if err := json.Unmarshal(m.Webhook.Body, &ev); err != nil {
 				t.Fatal(err)
 			}
-			if p.Event != "playbook.notify" || p.Playbook != "health_red" || p.Account.ID != a.ID || p.Account.Name != a.Name ||
-				p.User.Email != u.Email || p.Title != spec.Title || p.URL != spec.URL || m.Webhook.Secret != "TEND_WEBHOOK_SECRET_PLAYBOOKS" {
-				t.Errorf("webhook payload %+v", p)
+			if ev.Type != "playbook.notify" || ev.ID != m.Key || ev.Playbook != "health_red" || ev.Account == nil || ev.Account.ID != a.ID ||
+				ev.Account.Name != a.Name || ev.Data.User.Email != u.Email || ev.Data.Title != spec.Title || ev.Data.URL != spec.URL ||
+				m.Webhook.Secret != "TEND_WEBHOOK_SECRET_PLAYBOOKS" {
+				t.Errorf("webhook event %s", m.Webhook.Body)
 			}
 		case store.ChannelEmail:
 			if m.Email.To.Email != u.Email || m.Email.Subject != spec.Title || !strings.Contains(m.Email.Text, spec.URL) {
