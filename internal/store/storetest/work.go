@@ -26,6 +26,7 @@ var workTests = []test{
 	{"DocFields", testDocFields},
 	{"Notifications", testNotifications},
 	{"WorkEvents", testWorkEvents},
+	{"WorkSignals", testWorkSignals},
 	{"AccountDeleted", testWorkAccountDeleted},
 }
 
@@ -734,6 +735,59 @@ func testWorkEvents(e *env) {
 	}
 	_, err = e.st.ListWorkEvents(e.ctx, 0, -1)
 	wantErr(t, err, derrors.Invalid, "limit")
+}
+
+// testWorkSignals: a task done and a doc field changed queue the playbook
+// signals task_done and doc_field_changed in their own transaction, and a
+// doc field change queues the account for assessment (conditions read doc
+// fields); other work events queue neither.
+func testWorkSignals(e *env) {
+	t := e.t
+	a := e.account(account.Account{Name: "Hooli"})
+	_, err := e.st.TakeSignals(e.ctx, 100)
+	e.ok(err, "TakeSignals")
+	_, err = e.st.TakeDirtyAccounts(e.ctx)
+	e.ok(err, "TakeDirtyAccounts")
+	task := e.task(work.Task{AccountID: a.ID, Title: "Issue the license", Source: "playbook production_license"})
+	_, err = e.st.ModifyTask(e.ctx, task.ID, func(t *work.Task) error { t.Title = "Issue the licence"; return nil }, playbook)
+	e.ok(err, "retitle")
+	if ss, err := e.st.TakeSignals(e.ctx, 100); err != nil || len(ss) != 0 {
+		t.Errorf("signals after creating and retitling a task: %+v, %v", ss, err)
+	}
+	_, err = e.st.ModifyTask(e.ctx, task.ID, func(t *work.Task) error { t.Status = work.StatusDone; return nil }, playbook)
+	e.ok(err, "done")
+	ss, err := e.st.TakeSignals(e.ctx, 100)
+	e.ok(err, "TakeSignals")
+	if len(ss) != 1 || ss[0].Kind != work.EventTaskDone || ss[0].AccountID != a.ID ||
+		!strings.Contains(string(ss[0].Data), `"source":"playbook production_license"`) {
+		t.Errorf("signals after the task was done: %+v", ss)
+	}
+	dirty, err := e.st.TakeDirtyAccounts(e.ctx)
+	e.ok(err, "TakeDirtyAccounts")
+	if len(dirty) != 0 {
+		t.Errorf("a task done queued accounts %v for assessment", dirty)
+	}
+	doc := work.Doc{AccountID: a.ID, Template: "health_assessment", Title: "HA"}
+	_, err = e.st.CreateDoc(e.ctx, &doc, playbook)
+	e.ok(err, "doc")
+	_, err = e.st.TakeSignals(e.ctx, 100)
+	e.ok(err, "TakeSignals")
+	_, err = e.st.TakeDirtyAccounts(e.ctx)
+	e.ok(err, "TakeDirtyAccounts")
+	_, err = e.st.ModifyDoc(e.ctx, doc.ID, func(d *work.Doc) error { d.Fields["rating"] = "red"; return nil }, playbook)
+	e.ok(err, "rate")
+	ss, err = e.st.TakeSignals(e.ctx, 100)
+	e.ok(err, "TakeSignals")
+	if len(ss) != 1 || ss[0].Kind != work.EventDocFieldChanged ||
+		!strings.Contains(string(ss[0].Data), `"template":"health_assessment"`) || !strings.Contains(string(ss[0].Data), `"field":"rating"`) ||
+		!strings.Contains(string(ss[0].Data), `"to":"red"`) {
+		t.Errorf("signals after rating the doc: %+v", ss)
+	}
+	dirty, err = e.st.TakeDirtyAccounts(e.ctx)
+	e.ok(err, "TakeDirtyAccounts")
+	if len(dirty) != 1 || dirty[0] != a.ID {
+		t.Errorf("accounts queued after a doc field change: %v, want [%d]", dirty, a.ID)
+	}
 }
 
 func testWorkAccountDeleted(e *env) {
