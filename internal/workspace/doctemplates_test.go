@@ -84,6 +84,12 @@ func TestDefaultDocTemplates(t *testing.T) {
 func writeFiles(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
+	// These workspaces replace the default doc templates, which the
+	// default playbooks name (lighthouse_checkin reads
+	// docs.health_assessment): they get no playbooks of their own.
+	if err := os.MkdirAll(filepath.Join(dir, "playbooks"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for name, body := range files {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
