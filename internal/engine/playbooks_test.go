@@ -50,7 +50,8 @@ func (e *pbEnv) newAssessor() *engine.Assessor {
 		Playbooks: &engine.PlaybookConfig{OnFiring: func(f store.Firing) { e.firings = append(e.firings, f) }}})
 }
 
-func (e *pbEnv) notes(id int64) []string {
+// notes are the account's timeline notes, oldest first.
+func (e *assessEnv) notes(id int64) []string {
 	e.t.Helper()
 	acts, err := e.st.ListActivities(e.ctx, id, 100)
 	if err != nil {

@@ -249,7 +249,7 @@ func TestScenarioRenewalLighthouse(t *testing.T) {
 	if !strings.Contains(ae[0].Title, "Redwood is in the Lighthouse Program") {
 		t.Errorf("AE notified %q", ae[0].Title)
 	}
-	if notes := s.notesOf(green.ID); len(notes) != 1 || !strings.Contains(notes[0], "rated green: continue monitoring") {
+	if notes := s.notes(green.ID); len(notes) != 1 || !strings.Contains(notes[0], "rated green: continue monitoring") {
 		t.Errorf("green account's notes %q", notes)
 	}
 	// Mondays 23 and 30 March, 6 and 13 April: one check-in each, for the
@@ -262,21 +262,6 @@ func TestScenarioRenewalLighthouse(t *testing.T) {
 	s.until("2026-04-19")
 	wantCount(t, "save plans after a second rating", s.docs(red.ID, "save_plan"), 1)
 	wantCount(t, "renewal tasks at the end", s.tasks(red.ID, "renewal"), 1)
-}
-
-func (s *scenario) notesOf(id int64) []string {
-	s.t.Helper()
-	acts, err := s.st.ListActivities(s.ctx, id, 100)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	var out []string
-	for _, a := range acts {
-		if a.Kind == account.ActivityNote {
-			out = append(out, a.Body)
-		}
-	}
-	return out
 }
 
 // TestScenarioSeatsAndRed: DESIGN.md §3, from 004 "Seat Utilization": the AE
