@@ -398,4 +398,3 @@ func TestValidate(t *testing.T) {
 		t.Errorf("a loop through a duration wait is fine, got %v", p)
 	}
 }
-
