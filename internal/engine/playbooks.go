@@ -321,8 +321,9 @@ func (r *runner) evaluateSchedule(ctx context.Context, p *playbook.Playbook, sta
 	return r.st.SavePlaybookState(ctx, state)
 }
 
-// firingDetail is what a firing records of why it fired.
-type firingDetail struct {
+// FiringDetail is what a firing records of why it fired (store.Firing's
+// Detail, as JSON): the log's "why did this fire?".
+type FiringDetail struct {
 	Trigger   string                 `json:"trigger"`
 	Condition *condition.Explanation `json:"condition,omitempty"`
 	Reentry   string                 `json:"reentry"`
@@ -342,7 +343,7 @@ func (r *runner) fire(ctx context.Context, p *playbook.Playbook, o playbook.Occu
 	if change != nil {
 		changes = []store.MatchChange{*change}
 	}
-	detail := firingDetail{Trigger: o.Trigger, Reentry: string(p.Reentry.Mode)}
+	detail := FiringDetail{Trigger: o.Trigger, Reentry: string(p.Reentry.Mode)}
 	if p.Condition != nil {
 		// Eval first: the explanation, dearer, is for the firings only.
 		if holds, err := p.Condition.Eval(f); err != nil || !holds {
@@ -450,7 +451,7 @@ func (r *runner) exit(ctx context.Context, p *playbook.Playbook, id int64, now t
 		firing.Actions = append(firing.Actions, store.FiringAction{Index: i, Exit: true, Kind: string(a.Kind),
 			Key: playbook.ActionKey(key, true, i), DueAt: now.AddDate(0, 0, a.DelayDays)})
 	}
-	b, _ := json.Marshal(firingDetail{Trigger: firing.Trigger, Reentry: string(p.Reentry.Mode)})
+	b, _ := json.Marshal(FiringDetail{Trigger: firing.Trigger, Reentry: string(p.Reentry.Mode)})
 	firing.Detail = b
 	return r.queue(ctx, &firing, []store.MatchChange{change})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/date"
 	"github.com/tendhq/tend/internal/derrors"
+	"github.com/tendhq/tend/internal/work"
 )
 
 // How much of an account's history the page shows.
@@ -35,6 +36,14 @@ type accountPage struct {
 	// Assessment is the health and lifecycle cards (the whole page and
 	// their own refresh, see account_health.go).
 	Assessment assessmentCards
+	// Tasks are the account's open tasks (TaskTotal counts them all),
+	// Docs its docs, Firings its latest playbook firings; DocTemplates
+	// the templates a new doc can be made from. The whole page only.
+	Tasks        []taskRow
+	TaskTotal    int
+	Docs         []docRow
+	Firings      []firingRow
+	DocTemplates []*work.Template
 	// NoteBody and NoteError re-show a note that could not be added.
 	NoteBody  string
 	NoteError string
@@ -135,6 +144,8 @@ var activityLabels = map[string]string{
 	account.ActivityUsage:        "Usage",
 	account.ActivityHealth:       "Health",
 	account.ActivityLifecycle:    "Lifecycle",
+	account.ActivityTask:         "Task",
+	account.ActivityDoc:          "Doc",
 }
 
 // valueLabels are the people's names of the closed fields' values.
@@ -212,6 +223,9 @@ func (ui *UI) loadAccount(r *http.Request, id int64) (accountPage, error) {
 		if p.Usage, err = ui.loadUsage(ctx, a, values); err != nil {
 			return p, err
 		}
+		if err := ui.loadWork(ctx, &p, names); err != nil {
+			return p, err
+		}
 	}
 
 	changes, err := ui.st.TraitHistory(ctx, id, "", traitHistoryLimit)
@@ -253,6 +267,24 @@ func (ui *UI) loadAccount(r *http.Request, id int64) (accountPage, error) {
 		p.Timeline = append(p.Timeline, activityRow{Kind: a.Kind, Label: label, Body: a.Body, Actor: actor, At: a.At})
 	}
 	return p, nil
+}
+
+// loadWork gathers the account page's work cards: open tasks, docs and
+// playbook firings.
+func (ui *UI) loadWork(ctx context.Context, p *accountPage, names map[int64]string) error {
+	id := p.Account.ID
+	var err error
+	if p.Tasks, p.TaskTotal, err = ui.accountTasks(ctx, id, names, p.CanWrite()); err != nil {
+		return err
+	}
+	docs, err := ui.st.ListDocs(ctx, id)
+	if err != nil {
+		return err
+	}
+	p.Docs = ui.docRows(docs)
+	p.DocTemplates = ui.ws.DocTemplates
+	p.Firings, err = ui.accountFirings(ctx, id)
+	return err
 }
 
 // userNames maps every team member's id to their name.

@@ -38,8 +38,8 @@ const layoutFile = "layout.html"
 
 // sharedFiles are parsed with every page besides the layout: blocks that
 // several pages draw (the SVG charts; the health distribution bar and
-// colour chips).
-var sharedFiles = []string{"chart.html", "health.html"}
+// colour chips; a task's row and a firing's explanation).
+var sharedFiles = []string{"chart.html", "health.html", "work.html"}
 
 // templates holds one template set per page: the layout plus the page's
 // own file, so that each page defines its own "content" block.
@@ -98,7 +98,13 @@ type base struct {
 	User    *team.User
 	// Flash is a one-time message from the previous request.
 	Flash string
+	// UnreadCount is the member's unread notifications, for the nav's
+	// badge.
+	UnreadCount int
 }
+
+// Badge is the nav's unread count as it shows: "" for none, "99+".
+func (b base) Badge() string { return badge(b.UnreadCount) }
 
 // CanWrite reports whether the signed-in user may change data.
 func (b base) CanWrite() bool { return b.User != nil && b.User.Role.CanWrite() }
@@ -112,8 +118,18 @@ func (b base) CanOperate() bool { return b.User != nil && canOperate(b.User.Role
 
 // base returns the layout data for a page, taking the pending flash message.
 func (ui *UI) base(r *http.Request, title, section string) base {
-	return base{Title: title, Section: section, User: currentUser(r),
+	b := base{Title: title, Section: section, User: currentUser(r),
 		Flash: ui.sessions.PopString(r.Context(), "flash")}
+	if b.User != nil {
+		// One indexed count per page view; a failure costs the badge, not
+		// the page.
+		n, err := ui.st.UnreadNotifications(r.Context(), b.User.ID)
+		if err != nil {
+			ui.log.WarnContext(r.Context(), "web: unread notifications", slog.String("error", err.Error()))
+		}
+		b.UnreadCount = n
+	}
+	return b
 }
 
 // renderPage renders a whole page.
@@ -174,6 +190,9 @@ func (ui *UI) funcs() template.FuncMap {
 		"contactRole": account.ContactRoleLabel,
 		"initial":     initial,
 		"dict":        dict,
+		"hasPrefix":   strings.HasPrefix,
+		"plural":      plural,
+		"tplName":     templateName,
 		"clock":       clock,
 		"px":          px,
 		"colorName":   colorName,

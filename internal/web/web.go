@@ -3,8 +3,9 @@
 // Every page also works as plain links and forms, without JavaScript.
 //
 // One file per page (login.go, dashboard.go, book.go, health_changes.go,
-// account.go, team.go, settings.go, writekeys.go, debugger.go; the account
-// page's usage card in usage.go,
+// account.go, team.go, settings.go, writekeys.go, debugger.go; tasks.go,
+// docs.go, notifications.go and playbooks.go for the work playbooks make;
+// the account page's usage card in usage.go,
 // its health and lifecycle cards in account_health.go, the SVG charts in
 // chart.go); this file holds the wiring every page shares: routes,
 // sessions, access by role, cross-origin protection and the one error
@@ -138,6 +139,22 @@ func (ui *UI) routes() http.Handler {
 	mux.Handle("GET /accounts/{id}/assessment", ui.route(signedIn, ui.accountAssessment))
 	mux.Handle("POST /accounts/{id}/notes", ui.route(writer, ui.addNote))
 	mux.Handle("POST /accounts/{id}/traits", ui.route(writer, ui.setTrait))
+	mux.Handle("POST /accounts/{id}/docs", ui.route(writer, ui.createDoc))
+	mux.Handle("GET /tasks", ui.route(signedIn, ui.tasks))
+	mux.Handle("GET /tasks/{id}", ui.route(signedIn, ui.taskPage))
+	mux.Handle("POST /tasks/{id}", ui.route(writer, ui.editTask))
+	mux.Handle("POST /tasks/{id}/status", ui.route(writer, ui.setTaskStatus))
+	mux.Handle("POST /tasks/{id}/comments", ui.route(writer, ui.addComment))
+	mux.Handle("GET /docs/{id}", ui.route(signedIn, ui.docPage))
+	mux.Handle("POST /docs/{id}", ui.route(writer, ui.saveDoc))
+	mux.Handle("GET /notifications", ui.route(signedIn, ui.notifications))
+	mux.Handle("POST /notifications/read-all", ui.route(signedIn, ui.readAllNotifications))
+	mux.Handle("POST /notifications/{id}/read", ui.route(signedIn, ui.readNotification))
+	mux.Handle("GET /playbooks", ui.route(signedIn, ui.playbooks))
+	mux.Handle("GET /playbooks/{key}", ui.route(signedIn, ui.playbookPage))
+	mux.Handle("GET /playbooks/{key}/preview", ui.route(signedIn, ui.playbookPreview))
+	// Admins and managers switch playbooks, as in the API.
+	mux.Handle("POST /playbooks/{key}/switch", ui.route(operator, ui.switchPlaybook))
 	mux.Handle("GET /team", ui.route(signedIn, ui.team))
 	mux.Handle("GET /dashboard", ui.route(signedIn, ui.dashboard))
 	mux.Handle("GET /health-changes", ui.route(signedIn, ui.healthChanges))
@@ -174,7 +191,7 @@ const (
 	signedIn               // any signed-in, enabled user
 	writer                 // a user whose role may change data (not viewers)
 	admin                  // admins only
-	operator               // admins and managers: the ingestion debugger
+	operator               // admins and managers: the ingestion debugger, playbook switches
 )
 
 type userKey struct{}
