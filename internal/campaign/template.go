@@ -17,7 +17,7 @@ import (
 // Template is a campaign email template (campaigns/templates/<key>.md):
 // front matter with the subject (and a description), then a body in a
 // small Markdown — paragraphs, # headings, - and 1. lists, **bold**,
-// `code` and [links](url) — with text/template merge fields. Compile makes
+// *italics*, `code` and [links](url) — with text/template merge fields. Compile makes
 // two templates of the body: the plain-text part (Markdown as people read
 // it, links as "text (url)") and the HTML part, an html/template, so every
 // merge field is escaped for where it stands (text, or a link's href).
@@ -330,7 +330,9 @@ func textLine(kind, line string) string {
 var (
 	linkPattern = regexp.MustCompile(`\[([^\]]+)\]\(([^)\s]+)\)`)
 	boldPattern = regexp.MustCompile(`\*\*([^*]+)\*\*`)
-	codePattern = regexp.MustCompile("`([^`]+)`")
+	// italicPattern runs after bold: a single * around text.
+	italicPattern = regexp.MustCompile(`\*([^*\s][^*]*)\*`)
+	codePattern   = regexp.MustCompile("`([^`]+)`")
 )
 
 // protect replaces a line's actions with placeholders, so that Markdown
@@ -351,7 +353,7 @@ func protect(line string) (string, func(string) string) {
 }
 
 // inlineText writes a line's inline Markdown for the plain text: bold and
-// code lose their marks, a link is "text (url)".
+// italics and code lose their marks, a link is "text (url)".
 func inlineText(line string) string {
 	s, restore := protect(line)
 	s = linkPattern.ReplaceAllStringFunc(s, func(m string) string {
@@ -362,6 +364,7 @@ func inlineText(line string) string {
 		return p[1] + " (" + p[2] + ")"
 	})
 	s = boldPattern.ReplaceAllString(s, "$1")
+	s = italicPattern.ReplaceAllString(s, "$1")
 	s = codePattern.ReplaceAllString(s, "$1")
 	return restore(s)
 }
@@ -374,6 +377,7 @@ func inlineHTML(line string) string {
 	s = html.EscapeString(s)
 	s = linkPattern.ReplaceAllString(s, `<a href="$2">$1</a>`)
 	s = boldPattern.ReplaceAllString(s, "<strong>$1</strong>")
+	s = italicPattern.ReplaceAllString(s, "<em>$1</em>")
 	s = codePattern.ReplaceAllString(s, "<code>$1</code>")
 	return restore(s)
 }
