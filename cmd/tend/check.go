@@ -48,8 +48,17 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, t := range ws.DocTemplates {
 		templates = append(templates, t.Key)
 	}
-	fmt.Fprintf(stdout, "workspace %s is valid: %d traits, health models %s, lifecycle rules, %d playbooks (%d enabled), %d doc templates (%s), time zone %s\n",
+	campaignsEnabled := 0
+	for _, c := range ws.Campaigns {
+		if c.Enabled {
+			campaignsEnabled++
+		}
+	}
+	fmt.Fprintf(stdout, "workspace %s is valid: %d traits, health models %s, lifecycle rules, %d playbooks (%d enabled), %d doc templates (%s), %d campaigns (%d enabled) with %d emails, time zone %s\n",
 		orDefault(f.workspace), len(ws.Traits.All()), strings.Join(models, ", "), len(ws.Playbooks), enabled,
-		len(templates), strings.Join(templates, ", "), ws.Settings.TimeZone)
+		len(templates), strings.Join(templates, ", "), len(ws.Campaigns), campaignsEnabled, len(ws.CampaignTemplates), ws.Settings.TimeZone)
+	for _, n := range ws.Notes {
+		fmt.Fprintf(stdout, "note: %s\n", n)
+	}
 	return nil
 }

@@ -9,6 +9,8 @@
 //	lifecycle.yaml segment, program and lifecycle stage rules
 //	doc-templates/ the doc templates, <key>.md each: front matter (title,
 //	               description, typed fields), then a Markdown body
+//	campaigns/     the campaigns, <key>.yaml each, and their emails in
+//	               campaigns/templates/<key>.md (docs/campaigns.md)
 //
 // Every problem is reported with its file and line, all at once, so that
 // `tend check` shows a whole broken workspace in one run.
@@ -29,6 +31,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/campaign"
 	"github.com/tendhq/tend/internal/condition"
 	"github.com/tendhq/tend/internal/lifecycle"
 	"github.com/tendhq/tend/internal/playbook"
@@ -60,6 +63,14 @@ type Workspace struct {
 	// DocTemplates are the doc templates (doc-templates/*.md), compiled,
 	// in file name order.
 	DocTemplates []*work.Template
+	// Campaigns are the campaigns (campaigns/*.yaml), in file name order.
+	Campaigns []*campaign.Campaign
+	// CampaignTemplates are the campaigns' emails
+	// (campaigns/templates/*.md), compiled, in file name order.
+	CampaignTemplates []*campaign.Template
+	// Notes are what a valid workspace should still be told: the default
+	// campaigns left out because they read traits it does not define.
+	Notes []string
 }
 
 // Playbook returns the playbook with that key, or nil.
@@ -86,7 +97,7 @@ const (
 	FieldsFile = "fields.yaml"
 )
 
-//go:embed default/*.yaml default/playbooks/*.yaml default/doc-templates/*.md
+//go:embed default/*.yaml default/playbooks/*.yaml default/doc-templates/*.md default/campaigns/*.yaml default/campaigns/templates/*.md
 var defaultFS embed.FS
 
 // Default returns the handbook's workspace, embedded in the binary.
@@ -211,6 +222,7 @@ func load(fsys fs.FS, dir string) (*Workspace, error) {
 	ws.Health = l.health(traits, traitsValid, schema)
 	ws.Lifecycle = l.lifecycle()
 	ws.Playbooks = l.playbooks(traits, traitsValid, schema, ws.Settings.Location)
+	ws.Campaigns, ws.CampaignTemplates, ws.Notes = l.campaigns(traits, traitKeys, traitsValid, schema, ws.Settings.Location)
 	if len(l.problems) > 0 {
 		slices.SortStableFunc(l.problems, func(a, b Problem) int {
 			if c := strings.Compare(a.File, b.File); c != 0 {
