@@ -293,6 +293,9 @@ func (c *Campaign) Validate(hasTemplate func(key string) bool) []Problem {
 		if strings.TrimSpace(e.Name) == "" {
 			bad(fmt.Sprintf("exit[%d]", i), "an exit needs a name, which says why an account left")
 		}
+		if e.When == nil {
+			bad(fmt.Sprintf("exit[%d]", i), "an exit needs a condition: when")
+		}
 	}
 	if len(c.Steps) == 0 {
 		bad("steps", "a campaign needs at least one step")

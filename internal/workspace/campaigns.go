@@ -245,8 +245,10 @@ func (l *loader) campaign(file, key string, root *yaml.Node, traits []account.Tr
 		c.Entry.Kind = campaign.EntryBroadcast
 	}
 
+	// Each broadcast and each scheduled time is a new occasion (the
+	// monthly recap); anything else enrolls an account once by default.
 	defaultMode := playbook.Once
-	if c.Entry.Kind == campaign.EntryBroadcast {
+	if c.Entry.Kind == campaign.EntryBroadcast || c.Entry.Trigger.Kind == playbook.TriggerSchedule {
 		defaultMode = playbook.EveryTime
 	}
 	switch mode := playbook.ReentryMode(d.Reentry); mode {

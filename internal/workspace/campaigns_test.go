@@ -246,12 +246,19 @@ func TestCampaignsDirectory(t *testing.T) {
 		"campaigns/hello.yaml":           "name: Hello\nentry: broadcast\nsteps:\n  - id: hi\n    email: {template: hi, to: [champion]}\n",
 		"campaigns/templates/hi.md":      "---\nsubject: Hi {{.contact.first_name}}\n---\nHello from {{.sender.name}}.\n",
 		"campaigns/templates/.hi.md.swp": "editor junk",
+		"campaigns/monthly.yaml":         "name: Monthly\nentry:\n  trigger: {cron: \"0 9 2 * *\"}\nsteps:\n  - id: hi\n    email: {template: hi, to: [champion]}\n",
+		"campaigns/welcome.yaml":         "name: Welcome\nentry:\n  trigger: {signal: first_usage_ping}\nreply_to: help@example.com\nsteps:\n  - id: hi\n    email: {template: hi, to: [champion], from: \"Team <team@example.com>\"}\n",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ws.Campaigns) != 1 || len(ws.CampaignTemplates) != 1 {
-		t.Fatalf("%d campaigns, %d templates, want 1 and 1", len(ws.Campaigns), len(ws.CampaignTemplates))
+	if len(ws.Campaigns) != 3 || len(ws.CampaignTemplates) != 1 {
+		t.Fatalf("%d campaigns, %d templates, want 3 and 1", len(ws.Campaigns), len(ws.CampaignTemplates))
+	}
+	// A schedule's every time is a new occasion; a signal's, once.
+	if m, w := ws.Campaign("monthly"), ws.Campaign("welcome"); m.Reentry.Mode != playbook.EveryTime || w.Reentry.Mode != playbook.Once ||
+		w.Steps[0].Email.From != "Team <team@example.com>" || w.Steps[0].Email.ReplyTo != "help@example.com" {
+		t.Errorf("monthly %+v, welcome %+v %+v", m.Reentry, w.Reentry, w.Steps[0].Email)
 	}
 	c := ws.Campaign("hello")
 	if c.Reentry.Mode != playbook.EveryTime || c.Steps[0].Email.From != campaign.Owner || c.Steps[0].Email.ReplyTo != campaign.Owner || !c.Enabled {
@@ -351,6 +358,10 @@ steps:
 			"campaigns/templates/t.md": goodTemplate,
 			"campaigns/c.yaml":         "name: C\nentry: broadcast\nsteps:\n  - id: a\n    email: {template: t, to: [champion]}\n  - id: again\n    branch:\n      - goto: a\n",
 		}, []string{`DIR/campaigns/c.yaml:4:5: the steps a → again → a loop without a wait for a duration, so an account would go round at once for ever`}},
+		{"an exit without a condition, a cron campaign's re-entry", map[string]string{
+			"campaigns/templates/t.md": goodTemplate,
+			"campaigns/c.yaml":         "name: C\nentry:\n  trigger: {cron: \"0 9 2 * *\"}\nexit:\n  - name: done\nsteps:\n  - id: a\n    email: {template: t, to: [champion]}\n",
+		}, []string{`DIR/campaigns/c.yaml:5:5: an exit needs a condition: when`}},
 		{"stray files", map[string]string{
 			"campaigns/notes.txt":       "x",
 			"campaigns/templates/t.txt": "x",
