@@ -207,3 +207,31 @@ func TestNewData(t *testing.T) {
 		t.Errorf("UsageFromTraits = %+v", u)
 	}
 }
+
+// No body makes Compile or Render panic, and a merge field never reaches
+// the HTML unescaped.
+func FuzzTemplate(f *testing.F) {
+	for _, seed := range []string{recapBody, "", "# {{.account.name}}\n", "- a\n1. b\n", "{{if .usage.mau}}\n- x\n{{else}}\ny\n{{end}}\n",
+		"[a]({{.links.survey_url}}) **b** *c* `d`\n", "{{range .usage.top_features}}{{.name}}{{end}}", "<b>{{.account.name}}</b>\n", "{{"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		tpl := &campaign.Template{Key: "f", Subject: "s", Body: body}
+		if err := tpl.Compile(nil); err != nil {
+			var te *campaign.TextError
+			if !errors.As(err, &te) {
+				t.Fatalf("%T %v", err, err)
+			}
+			return
+		}
+		in := campaign.SampleInput(nil)
+		in.Account.Name = "<script>x</script>"
+		got, err := tpl.Render(campaign.NewData(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(got.HTML, "<script>") {
+			t.Errorf("unescaped: %s", got.HTML)
+		}
+	})
+}
