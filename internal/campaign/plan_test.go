@@ -398,3 +398,16 @@ func TestValidate(t *testing.T) {
 		t.Errorf("a loop through a duration wait is fine, got %v", p)
 	}
 }
+
+// BenchmarkPlan is one enrollment's plan mid-wait, which a runner's tick
+// asks of every enrolled account (issue 6: 100,000 accounts a tick in 2 s).
+func BenchmarkPlan(b *testing.B) {
+	c := onboarding(b)
+	st := campaign.State{Step: "await_usage", EnteredAt: t0, StepStartedAt: day(7), Seq: 2}
+	f := factsAt(day(10), scaled, map[string]any{"usage_score": 0.2})
+	for b.Loop() {
+		if _, err := campaign.Plan(c, st, f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
