@@ -104,8 +104,8 @@ func (a *API) needAssessor() error {
 	return nil
 }
 
-// playbookErr maps the engine's lookups to 404s.
-func playbookErr(key string, err error) error {
+// PlaybookErr maps the engine's lookups to 404s, for the API and the UI.
+func PlaybookErr(key string, err error) error {
 	switch {
 	case errors.Is(err, engine.ErrUnknownPlaybook):
 		return derrors.New(derrors.NotFound, "playbook %q not found", key)
@@ -145,16 +145,8 @@ func (a *API) playbookInfo(r *http.Request) (engine.PlaybookInfo, error) {
 		return engine.PlaybookInfo{}, err
 	}
 	key := r.PathValue("key")
-	infos, err := a.assessor.Playbooks(r.Context(), playbookDays)
-	if err != nil {
-		return engine.PlaybookInfo{}, err
-	}
-	for _, info := range infos {
-		if info.Playbook.Key == key {
-			return info, nil
-		}
-	}
-	return engine.PlaybookInfo{}, playbookErr(key, engine.ErrUnknownPlaybook)
+	info, err := a.assessor.PlaybookInfo(r.Context(), key, playbookDays)
+	return info, PlaybookErr(key, err)
 }
 
 func (a *API) getPlaybook(w http.ResponseWriter, r *http.Request) error {
@@ -200,7 +192,7 @@ func (a *API) switchPlaybook(w http.ResponseWriter, r *http.Request, on bool) er
 	key := r.PathValue("key")
 	n, err := a.assessor.SetPlaybookEnabled(r.Context(), key, on, body.CancelOpenTasks, callerOf(r).user.Email)
 	if err != nil {
-		return playbookErr(key, err)
+		return PlaybookErr(key, err)
 	}
 	info, err := a.playbookInfo(r)
 	if err != nil {
@@ -225,7 +217,7 @@ func (a *API) previewPlaybook(w http.ResponseWriter, r *http.Request) error {
 	key := r.PathValue("key")
 	rows, total, err := a.assessor.Preview(r.Context(), key, limit)
 	if err != nil {
-		return playbookErr(key, err)
+		return PlaybookErr(key, err)
 	}
 	if rows == nil {
 		rows = []engine.PreviewRow{}
@@ -249,7 +241,7 @@ func (a *API) playbookWhy(w http.ResponseWriter, r *http.Request) error {
 	key := r.PathValue("key")
 	why, err := a.assessor.Why(r.Context(), key, id)
 	if err != nil {
-		return playbookErr(key, err)
+		return PlaybookErr(key, err)
 	}
 	if why.Firings == nil {
 		why.Firings = []store.Firing{}

@@ -330,3 +330,21 @@ func (a *Assessor) Playbooks(ctx context.Context, days int) ([]PlaybookInfo, err
 	}
 	return out, nil
 }
+
+// PlaybookInfo is one playbook of Playbooks, by key; an unknown key is
+// ErrUnknownPlaybook.
+func (a *Assessor) PlaybookInfo(ctx context.Context, key string, days int) (PlaybookInfo, error) {
+	if a.ws.Playbook(key) == nil {
+		return PlaybookInfo{}, ErrUnknownPlaybook
+	}
+	infos, err := a.Playbooks(ctx, days)
+	if err != nil {
+		return PlaybookInfo{}, err
+	}
+	for _, info := range infos {
+		if info.Playbook.Key == key {
+			return info, nil
+		}
+	}
+	return PlaybookInfo{}, ErrUnknownPlaybook
+}

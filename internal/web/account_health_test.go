@@ -3,9 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -16,7 +14,6 @@ import (
 	"github.com/tendhq/tend/internal/date"
 	"github.com/tendhq/tend/internal/engine"
 	"github.com/tendhq/tend/internal/store"
-	"github.com/tendhq/tend/internal/web"
 )
 
 // withAssessor starts an assessor on the env's store, polling every 20 ms
@@ -28,14 +25,8 @@ func (e *testEnv) withAssessor() *engine.Assessor {
 		Poll: 20 * time.Millisecond})
 	a.Start()
 	e.t.Cleanup(func() { a.Close() })
-	ui, err := web.New(web.Config{Store: e.st, Workspace: e.ws, Assessor: a, Logger: slog.New(slog.NewTextHandler(e.log, nil)),
-		Now: func() time.Time { return today }})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.srv.Close()
-	e.srv = httptest.NewServer(ui.Handler())
-	e.t.Cleanup(e.srv.Close)
+	e.assessor = a
+	e.serve()
 	return a
 }
 

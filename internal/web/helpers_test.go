@@ -16,6 +16,7 @@ import (
 
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/date"
+	"github.com/tendhq/tend/internal/engine"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/store/sqlite"
 	"github.com/tendhq/tend/internal/team"
@@ -36,6 +37,10 @@ type testEnv struct {
 	ws  *workspace.Workspace
 	srv *httptest.Server
 	log *syncBuffer
+	// usage and assessor are the engines the UI reads, once started
+	// (withUsage, withAssessor, withPlaybooks).
+	usage    *engine.Usage
+	assessor *engine.Assessor
 }
 
 // syncBuffer is a log sink the server goroutines and the test share.
@@ -73,15 +78,25 @@ func startEnv(t testing.TB, st store.Store) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
-	ui, err := web.New(web.Config{Store: st, Workspace: ws, Logger: slog.New(slog.NewTextHandler(logs, nil)),
-		Now: func() time.Time { return today }})
+	e := &testEnv{t: t, st: st, ws: ws, log: &syncBuffer{}}
+	e.serve()
+	return e
+}
+
+// serve (re)starts the UI with the engines the env has, at a new address:
+// sign in after it.
+func (e *testEnv) serve() {
+	e.t.Helper()
+	ui, err := web.New(web.Config{Store: e.st, Workspace: e.ws, Usage: e.usage, Assessor: e.assessor,
+		Logger: slog.New(slog.NewTextHandler(e.log, nil)), Now: func() time.Time { return today }})
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	srv := httptest.NewServer(ui.Handler())
-	t.Cleanup(srv.Close)
-	return &testEnv{t: t, st: st, ws: ws, srv: srv, log: logs}
+	if e.srv != nil {
+		e.srv.Close()
+	}
+	e.srv = httptest.NewServer(ui.Handler())
+	e.t.Cleanup(e.srv.Close)
 }
 
 // addUser creates a team member with the test password.

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tendhq/tend/internal/api"
 	"github.com/tendhq/tend/internal/derrors"
 	"github.com/tendhq/tend/internal/engine"
 	"github.com/tendhq/tend/internal/playbook"
@@ -33,17 +33,6 @@ func (ui *UI) needPlaybooks() error {
 		return derrors.New(derrors.NotFound, "Playbooks are not running on this server.")
 	}
 	return nil
-}
-
-// playbookErr words the engine's lookups as pages that do not exist.
-func playbookErr(key string, err error) error {
-	switch {
-	case errors.Is(err, engine.ErrUnknownPlaybook):
-		return derrors.New(derrors.NotFound, "There is no playbook %q in this workspace.", key)
-	case errors.Is(err, engine.ErrUnknownAccount):
-		return derrors.New(derrors.NotFound, "There is no such account.")
-	}
-	return err
 }
 
 // playbookRow is one playbook as the list shows it.
@@ -272,16 +261,8 @@ func (ui *UI) playbookPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (ui *UI) playbookInfo(ctx context.Context, key string) (engine.PlaybookInfo, error) {
-	infos, err := ui.assessor.Playbooks(ctx, playbookDays)
-	if err != nil {
-		return engine.PlaybookInfo{}, err
-	}
-	for _, info := range infos {
-		if info.Playbook.Key == key {
-			return info, nil
-		}
-	}
-	return engine.PlaybookInfo{}, playbookErr(key, engine.ErrUnknownPlaybook)
+	info, err := ui.assessor.PlaybookInfo(ctx, key, playbookDays)
+	return info, api.PlaybookErr(key, err)
 }
 
 // why explains the playbook for one account, given by id.
@@ -292,7 +273,7 @@ func (ui *UI) why(ctx context.Context, key, account string) (*whyView, error) {
 	}
 	w, err := ui.assessor.Why(ctx, key, id)
 	if err != nil {
-		return nil, playbookErr(key, err)
+		return nil, api.PlaybookErr(key, err)
 	}
 	a, err := ui.st.GetAccount(ctx, id)
 	if err != nil {
@@ -342,7 +323,7 @@ func (ui *UI) playbookPreview(w http.ResponseWriter, r *http.Request) error {
 	key := r.PathValue("key")
 	rows, total, err := ui.assessor.Preview(r.Context(), key, previewLimit)
 	if err != nil {
-		return playbookErr(key, err)
+		return api.PlaybookErr(key, err)
 	}
 	names, err := ui.userNames(r.Context())
 	if err != nil {
@@ -367,7 +348,7 @@ func (ui *UI) switchPlaybook(w http.ResponseWriter, r *http.Request) error {
 	cancel := r.PostFormValue("cancel_open_tasks") == "true"
 	n, err := ui.assessor.SetPlaybookEnabled(r.Context(), key, on, cancel && !on, currentUser(r).Email)
 	if err != nil {
-		return playbookErr(key, err)
+		return api.PlaybookErr(key, err)
 	}
 	msg := "Playbook enabled: it runs from now on."
 	if !on {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -18,7 +16,6 @@ import (
 	"github.com/tendhq/tend/internal/ingest"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/team"
-	"github.com/tendhq/tend/internal/web"
 )
 
 // withUsage starts a usage engine on the env's store and serves a UI that
@@ -34,14 +31,8 @@ func (e *testEnv) withUsage() *engine.Usage {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { u.Close() })
-	ui, err := web.New(web.Config{Store: e.st, Workspace: e.ws, Usage: u, Logger: slog.New(slog.NewTextHandler(e.log, nil)),
-		Now: func() time.Time { return today }})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.srv.Close()
-	e.srv = httptest.NewServer(ui.Handler())
-	e.t.Cleanup(e.srv.Close)
+	e.usage = u
+	e.serve()
 	return u
 }
 

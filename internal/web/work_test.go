@@ -3,9 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"testing"
@@ -15,7 +13,6 @@ import (
 	"github.com/tendhq/tend/internal/engine"
 	"github.com/tendhq/tend/internal/outbox"
 	"github.com/tendhq/tend/internal/store"
-	"github.com/tendhq/tend/internal/web"
 	"github.com/tendhq/tend/internal/work"
 )
 
@@ -32,14 +29,8 @@ func (e *testEnv) withPlaybooks() *engine.Assessor {
 			BaseURL: "http://tend.test"}})
 	a.Start()
 	e.t.Cleanup(func() { a.Close() })
-	ui, err := web.New(web.Config{Store: e.st, Workspace: e.ws, Assessor: a, Logger: slog.New(slog.NewTextHandler(e.log, nil)),
-		Now: func() time.Time { return today }})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.srv.Close()
-	e.srv = httptest.NewServer(ui.Handler())
-	e.t.Cleanup(e.srv.Close)
+	e.assessor = a
+	e.serve()
 	return a
 }
 
@@ -141,12 +132,12 @@ func TestPlaybookPages(t *testing.T) {
 	wantIn(t, body, `&#34;acme&#34; is not an account id`)
 	res, body = c.get("/playbooks/renewal?account=99999")
 	wantStatus(t, res, body, http.StatusOK)
-	wantIn(t, body, "There is no such account.")
+	wantIn(t, body, "Account not found")
 	res, body = c.get("/playbooks/renewal?kind=bogus")
 	wantStatus(t, res, body, http.StatusBadRequest)
 	res, body = c.get("/playbooks/nope")
 	wantStatus(t, res, body, http.StatusNotFound)
-	wantIn(t, body, "There is no playbook &#34;nope&#34; in this workspace.")
+	wantIn(t, body, "Playbook &#34;nope&#34; not found")
 	// The log's filters.
 	res, body = c.get(fmt.Sprintf("/playbooks/renewal?kind=exit&log_account=%d", b.acme.ID))
 	wantStatus(t, res, body, http.StatusOK)
