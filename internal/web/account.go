@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/tendhq/tend/internal/account"
 	"github.com/tendhq/tend/internal/date"
 	"github.com/tendhq/tend/internal/derrors"
+	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/work"
 )
 
@@ -134,6 +137,8 @@ type activityRow struct {
 	Body  string
 	Actor string
 	At    time.Time
+	// Link, when set, is where the entry is explained (a firing's why).
+	Link string
 }
 
 var activityLabels = map[string]string{
@@ -266,11 +271,40 @@ func (ui *UI) loadAccount(r *http.Request, id int64) (accountPage, error) {
 		}
 		p.Timeline = append(p.Timeline, activityRow{Kind: a.Kind, Label: label, Body: a.Body, Actor: actor, At: a.At})
 	}
+	if err := ui.timelineFirings(ctx, &p); err != nil {
+		return p, err
+	}
 	return p, nil
 }
 
+// accountFiringsCard is how many firings the account page's playbook card
+// explains.
+const accountFiringsCard = 10
+
+// timelineFirings puts the account's playbook firings on its timeline,
+// newest first among the activities, each linking to why it fired. The
+// timeline keeps its length: the newest timelineLimit entries of both.
+// The newest firings also fill the playbook card.
+func (ui *UI) timelineFirings(ctx context.Context, p *accountPage) error {
+	page, err := ui.st.ListFirings(ctx, store.FiringFilter{AccountID: p.Account.ID, Limit: timelineLimit})
+	if err != nil || len(page.Firings) == 0 {
+		return err
+	}
+	rows := ui.firingRows(page.Firings)
+	p.Firings = rows[:min(len(rows), accountFiringsCard)]
+	for _, f := range rows {
+		p.Timeline = append(p.Timeline, activityRow{Kind: "playbook", Label: "Playbook " + f.KindLabel(), Actor: f.PlaybookName,
+			Body: f.Trigger, At: f.At, Link: fmt.Sprintf("/playbooks/%s?account=%d#why", url.PathEscape(f.Playbook), f.AccountID)})
+	}
+	slices.SortStableFunc(p.Timeline, func(a, b activityRow) int { return b.At.Compare(a.At) })
+	if len(p.Timeline) > timelineLimit {
+		p.Timeline = p.Timeline[:timelineLimit]
+	}
+	return nil
+}
+
 // loadWork gathers the account page's work cards: open tasks, docs and
-// playbook firings.
+// playbook firings (read with the timeline).
 func (ui *UI) loadWork(ctx context.Context, p *accountPage, names map[int64]string) error {
 	id := p.Account.ID
 	var err error
@@ -283,8 +317,7 @@ func (ui *UI) loadWork(ctx context.Context, p *accountPage, names map[int64]stri
 	}
 	p.Docs = ui.docRows(docs)
 	p.DocTemplates = ui.ws.DocTemplates
-	p.Firings, err = ui.accountFirings(ctx, id)
-	return err
+	return nil
 }
 
 // userNames maps every team member's id to their name.

@@ -362,15 +362,6 @@ func (ui *UI) switchPlaybook(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// accountFirings are the account's latest firings, for its page.
-func (ui *UI) accountFirings(ctx context.Context, id int64) ([]firingRow, error) {
-	page, err := ui.st.ListFirings(ctx, store.FiringFilter{AccountID: id, Limit: 10})
-	if err != nil {
-		return nil, err
-	}
-	return ui.firingRows(page.Firings), nil
-}
-
 // triggerWords says what starts a playbook.
 func triggerWords(t playbook.Trigger) string {
 	switch t.Kind {

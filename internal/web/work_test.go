@@ -332,6 +332,10 @@ func TestDocPage(t *testing.T) {
 		`<option value="qbr">QBR</option>`)
 	wantIn(t, sectionOf(t, body, "firings"), `<a href="/playbooks/renewal">Renewal health assessment</a>`,
 		`<a href="/playbooks/lighthouse">`)
+	// The timeline has the firings among the notes, each asking why.
+	wantIn(t, sectionOf(t, body, "timeline"), `<li class="act act-playbook">`, "Playbook fired</span>",
+		"Renewal health assessment · ", fmt.Sprintf(`<a class="small" href="/playbooks/renewal?account=%d#why">why?</a>`, b.acme.ID),
+		"Kickoff went well.")
 	res, body = c.post(fmt.Sprintf("/accounts/%d/docs", b.acme.ID), url.Values{"template": {"qbr"}})
 	wantStatus(t, res, body, http.StatusSeeOther)
 	if loc := res.Header.Get("Location"); !regexp.MustCompile(`^/docs/\d+$`).MatchString(loc) {
