@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -176,8 +177,15 @@ func (w *Worker) deliver(ctx context.Context, m *store.OutboxMessage) {
 		w.record(d)
 		return
 	}
+	// A send started is finished even when the worker is stopping (giving
+	// up half-way could deliver without recording it), but never outlasts
+	// the claim.
+	margin := min(claimMargin, orDefault(w.Claim, DefaultClaim)/4)
 	if b := w.buckets[m.Channel]; b != nil {
-		if err := b.wait(ctx); err != nil {
+		// A token is waited for only while the claim leaves time to send;
+		// one that would come later is not taken, so that a released
+		// message costs the channel nothing.
+		if err := b.wait(ctx, time.Now().Add(m.NextAttemptAt.Sub(w.now())-margin)); err != nil {
 			d.Outcome, d.At = store.OutcomeReleased, w.now()
 			w.record(d)
 			return
@@ -188,10 +196,6 @@ func (w *Worker) deliver(ctx context.Context, m *store.OutboxMessage) {
 		w.record(d)
 		return
 	}
-	// A send started is finished even when the worker is stopping (giving
-	// up half-way could deliver without recording it), but never outlasts
-	// the claim.
-	margin := min(claimMargin, orDefault(w.Claim, DefaultClaim)/4)
 	left := m.NextAttemptAt.Sub(w.now()) - margin
 	if left <= 0 {
 		// Waited too long for a slot or a token: another worker may take
@@ -275,8 +279,13 @@ func newBucket(rate float64) *bucket {
 	return &bucket{rate: rate, burst: burst, tokens: burst, last: time.Now()}
 }
 
-// wait takes a token, waiting for one until ctx is done.
-func (b *bucket) wait(ctx context.Context) error {
+// errNoToken is a bucket's answer when no token comes before the deadline.
+var errNoToken = errors.New("outbox: no send slot before the claim ends")
+
+// wait takes a token, waiting for one until ctx is done. When the next
+// token would come after deadline it takes none and returns errNoToken at
+// once.
+func (b *bucket) wait(ctx context.Context, deadline time.Time) error {
 	for {
 		b.mu.Lock()
 		now := time.Now()
@@ -289,6 +298,9 @@ func (b *bucket) wait(ctx context.Context) error {
 		}
 		need := time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
 		b.mu.Unlock()
+		if now.Add(need).After(deadline) {
+			return errNoToken
+		}
 		t := time.NewTimer(need)
 		select {
 		case <-ctx.Done():
