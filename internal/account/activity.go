@@ -35,6 +35,8 @@ const (
 	// ActivityDoc a doc made or its fields changed (package work).
 	ActivityTask = "task"
 	ActivityDoc  = "doc"
+	// ActivitySurvey marks a contact's answer to a campaign's survey.
+	ActivitySurvey = "survey"
 )
 
 // Activity is one entry of an account's timeline.

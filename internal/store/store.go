@@ -32,6 +32,7 @@ type Store interface {
 	Playbooks
 	Work
 	Outbox
+	Campaigns
 	// Dialect names the engine: "sqlite" or "postgres".
 	Dialect() string
 	// Close releases the database.

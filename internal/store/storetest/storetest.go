@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Playbooks", playbookTests},
 		{"Work", workTests},
 		{"Outbox", outboxTests},
+		{"Campaigns", campaignTests},
 		{"Store", storeTests},
 	}
 	for _, g := range groups {

@@ -872,3 +872,82 @@ SELECT address, reason, detail, created_at FROM suppressions
 WHERE ($1 = '' OR reason = $1) AND ($2 = '' OR address LIKE tend_fold($2) ESCAPE '\')
 ORDER BY created_at DESC, address
 LIMIT $3 OFFSET $4;
+
+-- Campaigns (store.Campaigns).
+
+-- name: InsertEnrollment
+INSERT INTO campaign_enrollments (campaign, account_id, key, status, entry, step, seq, entered_at, step_started_at,
+    wake_at, watch, sent, exit_reason, decision, updated_at)
+SELECT $1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, 0, '', $11, $12
+WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2)
+ON CONFLICT DO NOTHING
+RETURNING id;
+
+-- name: DueEnrollments
+SELECT e.id, e.campaign, e.account_id, e.key, e.status, e.entry, e.step, e.seq, e.entered_at, e.step_started_at, e.wake_at,
+    e.watch, e.sent, e.exit_reason, e.decision, e.updated_at, ''
+FROM campaign_enrollments e
+WHERE e.status = 'active' AND e.wake_at <= $1
+ORDER BY e.wake_at, e.id
+LIMIT $2;
+
+-- name: WatchingEnrollments
+SELECT e.id, e.campaign, e.account_id, e.key, e.status, e.entry, e.step, e.seq, e.entered_at, e.step_started_at, e.wake_at,
+    e.watch, e.sent, e.exit_reason, e.decision, e.updated_at, ''
+FROM campaign_enrollments e
+WHERE e.status = 'active' AND e.watch AND e.account_id = $1;
+
+-- name: SaveEnrollment
+UPDATE campaign_enrollments SET status = $2, step = $3, seq = $4, step_started_at = $5, wake_at = $6, watch = $7,
+    sent = $8, exit_reason = $9, decision = $10, updated_at = $11
+WHERE id = $1 AND status = 'active';
+
+-- name: EndEnrollments
+UPDATE campaign_enrollments SET status = 'exited', exit_reason = $3, watch = false, updated_at = $4
+WHERE account_id = $1 AND ($2 = '' OR campaign = $2) AND status = 'active';
+
+-- name: GetEnrollment
+SELECT e.id, e.campaign, e.account_id, e.key, e.status, e.entry, e.step, e.seq, e.entered_at, e.step_started_at, e.wake_at,
+    e.watch, e.sent, e.exit_reason, e.decision, e.updated_at, a.name
+FROM campaign_enrollments e JOIN accounts a ON a.id = e.account_id
+WHERE e.id = $1;
+
+-- ListEnrollments: $1 campaign ('' any), $2 account (0 any), $3 status
+-- ('' any), $4 step ('' any).
+
+-- name: ListEnrollments
+SELECT e.id, e.campaign, e.account_id, e.key, e.status, e.entry, e.step, e.seq, e.entered_at, e.step_started_at, e.wake_at,
+    e.watch, e.sent, e.exit_reason, e.decision, e.updated_at, a.name
+FROM campaign_enrollments e JOIN accounts a ON a.id = e.account_id
+WHERE ($1 = '' OR e.campaign = $1) AND ($2 = 0 OR e.account_id = $2) AND ($3 = '' OR e.status = $3) AND ($4 = '' OR e.step = $4)
+ORDER BY e.updated_at DESC, e.id DESC
+LIMIT $5 OFFSET $6;
+
+-- name: CampaignStatusCounts
+SELECT campaign, status, count(*) FROM campaign_enrollments GROUP BY campaign, status;
+
+-- name: CampaignStepCounts
+SELECT campaign, step, count(*) FROM campaign_enrollments WHERE status = 'active' GROUP BY campaign, step;
+
+-- name: UpsertSurveyAnswer
+INSERT INTO survey_answers (key, account_id, contact_id, campaign, rating, comment, wants_help, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (key) DO UPDATE SET rating = excluded.rating, comment = excluded.comment, wants_help = excluded.wants_help,
+    at = excluded.at
+RETURNING id;
+
+-- name: SurveyAnswerExists
+SELECT count(*) FROM survey_answers WHERE key = $1;
+
+-- name: ListSurveyAnswers
+SELECT s.id, s.key, s.account_id, s.contact_id, s.campaign, s.rating, s.comment, s.wants_help, s.at, a.name, c.email
+FROM survey_answers s JOIN accounts a ON a.id = s.account_id JOIN contacts c ON c.id = s.contact_id
+WHERE ($1 = 0 OR s.account_id = $1) AND ($2 = '' OR s.campaign = $2)
+ORDER BY s.at DESC, s.id DESC
+LIMIT $3;
+
+-- name: InsertSecret
+INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING;
+
+-- name: Secret
+SELECT value FROM secrets WHERE name = $1;
