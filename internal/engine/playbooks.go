@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tendhq/tend/internal/account"
@@ -15,6 +16,7 @@ import (
 	"github.com/tendhq/tend/internal/condition"
 	"github.com/tendhq/tend/internal/date"
 	"github.com/tendhq/tend/internal/derrors"
+	"github.com/tendhq/tend/internal/links"
 	"github.com/tendhq/tend/internal/playbook"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/team"
@@ -76,6 +78,10 @@ type PlaybookConfig struct {
 	OnFiring func(f store.Firing)
 	// OnAction, when set, is called with every action run and its result.
 	OnAction func(a store.FiringAction, result string, err error)
+	// Campaigns, when set, runs the workspace's campaigns too: their own
+	// triggers as playbooks, playbooks' enroll actions, and each
+	// enrollment's steps after the playbooks' actions (campaigns.go).
+	Campaigns *CampaignConfig
 }
 
 // maxChain is how many playbooks may trigger one another through their
@@ -104,11 +110,24 @@ type runner struct {
 	// numbers entries and exits.
 	batch batch
 	seq   int64
+	// entries are the campaigns' own triggers as playbooks, by key; links
+	// signs the links in campaign emails (made on first use); keys are the
+	// workspace's trait keys.
+	entries map[string]*playbook.Playbook
+	// lazyMu guards links and keys: a preview renders from a request's
+	// goroutine.
+	lazyMu sync.Mutex
+	links  *links.Signer
+	keys   []string
 }
 
 func newRunner(a *Assessor, cfg PlaybookConfig) *runner {
-	return &runner{a: a, st: a.st, ws: a.ws, log: a.log, cfg: cfg, matches: map[string]map[int64]bool{}, chains: map[int64][]string{},
+	r := &runner{a: a, st: a.st, ws: a.ws, log: a.log, cfg: cfg, matches: map[string]map[int64]bool{}, chains: map[int64][]string{},
 		first: true}
+	if r.campaignsOn() {
+		r.entries = entryPlaybooks(a.ws.Campaigns)
+	}
+	return r
 }
 
 // runInput is what one assessor step saw.
@@ -133,6 +152,11 @@ func (r *runner) enabled(ctx context.Context) ([]*playbook.Playbook, map[string]
 			on = s.Enabled
 		}
 		if on {
+			out = append(out, p)
+		}
+	}
+	for _, c := range r.ws.Campaigns {
+		if p := r.entries[entryPrefix+c.Key]; p != nil && p.Enabled {
 			out = append(out, p)
 		}
 	}
@@ -180,7 +204,10 @@ func (r *runner) step(ctx context.Context, in runInput) error {
 		return err
 	}
 	r.first = false
-	return r.runDue(ctx, in.now)
+	if err := r.runDue(ctx, in.now); err != nil {
+		return err
+	}
+	return r.campaignStep(ctx, in)
 }
 
 // evaluateAccounts runs the `when` and date playbooks over the accounts the
@@ -508,7 +535,7 @@ var errSkipped = derrors.New(derrors.NotFound, "skipped")
 
 // run performs one action and says what it did.
 func (r *runner) run(ctx context.Context, act store.FiringAction, now time.Time) (string, error) {
-	p := r.ws.Playbook(act.Playbook)
+	p := r.playbook(act.Playbook)
 	if p == nil {
 		return "", errSkipped
 	}
@@ -560,6 +587,26 @@ func (r *runner) run(ctx context.Context, act store.FiringAction, now time.Time)
 			return "", err
 		}
 		return "ran playbook " + other.Key, nil
+	case playbook.ActionEnroll:
+		f, ok := r.a.facts(acc.ID, now)
+		if !ok {
+			return "", errSkipped
+		}
+		entry := "playbook " + p.Key
+		if c, isEntry := strings.CutPrefix(p.Key, entryPrefix); isEntry {
+			entry = "trigger of " + c + ": " + act.Trigger
+		}
+		return r.enroll(ctx, a.Campaign, f, act.FiringKey, entry, now)
+	case playbook.ActionUnenroll:
+		c := a.Campaign
+		if c == "all" {
+			c = ""
+		}
+		n, err := r.st.EndEnrollments(ctx, acc.ID, c, "removed by playbook "+p.Key, now)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d enrollments ended", n), nil
 	}
 	if r.cfg.Effects == nil {
 		return "", derrors.New(derrors.Invalid, "%s: this server does not make tasks, docs or notifications", a.Kind)

@@ -165,6 +165,11 @@ const (
 	ActionAssign      ActionKind = "assign"
 	ActionRun         ActionKind = "run"
 	ActionCancelTasks ActionKind = "cancel_tasks"
+	// ActionEnroll enters the account in a campaign (Campaign);
+	// ActionUnenroll ends its enrollment in one (or, with "all", in every
+	// campaign).
+	ActionEnroll   ActionKind = "enroll"
+	ActionUnenroll ActionKind = "unenroll"
 )
 
 // Action is one thing a playbook does, after DelayDays.
@@ -194,6 +199,8 @@ type Action struct {
 	Users    []string
 	// Run is another playbook's key.
 	Run string
+	// Campaign is an enroll or unenroll action's campaign key.
+	Campaign string
 	// Source is the text Title, Body came from, for showing a definition.
 	TitleSource, BodySource string
 }

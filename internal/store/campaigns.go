@@ -25,7 +25,8 @@ type Campaigns interface {
 	DueEnrollments(ctx context.Context, now time.Time, limit int) ([]Enrollment, error)
 	// WatchingEnrollments returns the active enrollments of the accounts
 	// that wait for a condition (Watch): the runner plans them again when
-	// the accounts change.
+	// the accounts change. Nil accountIDs means every account (the daily
+	// step); an empty slice none.
 	WatchingEnrollments(ctx context.Context, accountIDs []int64) ([]Enrollment, error)
 	// SaveEnrollment stores an enrollment's state, status, wake time,
 	// watch flag, exit reason and last decision, as the runner planned

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/campaign"
 	"github.com/tendhq/tend/internal/condition"
 	"github.com/tendhq/tend/internal/playbook"
 )
@@ -70,6 +71,9 @@ type actionDoc struct {
 	Assign      *assignDoc `yaml:"assign"`
 	Run         string     `yaml:"run"`
 	CancelTasks bool       `yaml:"cancel_tasks"`
+	// Enroll and Unenroll name a campaign (unenroll: all, every one).
+	Enroll   string `yaml:"enroll"`
+	Unenroll string `yaml:"unenroll"`
 }
 
 type taskDoc struct {
@@ -365,13 +369,14 @@ func (l *loader) actions(file string, list *yaml.Node, docs []actionDoc, traits 
 			name string
 			set  bool
 		}{{"task", d.Task != nil}, {"doc", d.Doc != nil}, {"note", d.Note != nil}, {"notify", d.Notify != nil},
-			{"set", d.Set != nil}, {"assign", d.Assign != nil}, {"run", d.Run != ""}, {"cancel_tasks", d.CancelTasks}} {
+			{"set", d.Set != nil}, {"assign", d.Assign != nil}, {"run", d.Run != ""}, {"cancel_tasks", d.CancelTasks},
+			{"enroll", d.Enroll != ""}, {"unenroll", d.Unenroll != ""}} {
 			if k.set {
 				kinds = append(kinds, k.name)
 			}
 		}
 		if len(kinds) != 1 {
-			l.problem(file, n.Line, "an action is exactly one of task, doc, note, notify, set, assign, run or cancel_tasks, got %s", orNothing(kinds))
+			l.problem(file, n.Line, "an action is exactly one of task, doc, note, notify, set, assign, run, cancel_tasks, enroll or unenroll, got %s", orNothing(kinds))
 			continue
 		}
 		a.Kind = playbook.ActionKind(kinds[0])
@@ -460,10 +465,40 @@ func (l *loader) actions(file string, list *yaml.Node, docs []actionDoc, traits 
 		case playbook.ActionRun:
 			a.Run = d.Run
 		case playbook.ActionCancelTasks:
+		case playbook.ActionEnroll, playbook.ActionUnenroll:
+			a.Campaign = d.Enroll + d.Unenroll
+			// The campaigns load after the playbooks: checked then.
+			l.campaignRefs = append(l.campaignRefs, campaignRef{file: file, line: sub.Line, col: sub.Column, key: a.Campaign,
+				all: a.Kind == playbook.ActionUnenroll})
 		}
 		out = append(out, a)
 	}
 	return out
+}
+
+// campaignRef is a playbook action's campaign, checked once the campaigns
+// are loaded.
+type campaignRef struct {
+	file      string
+	line, col int
+	key       string
+	// all allows "all" (unenroll from every campaign).
+	all bool
+}
+
+// checkCampaignRefs reports playbook actions naming a campaign the
+// workspace lacks.
+func (l *loader) checkCampaignRefs(cs []*campaign.Campaign) {
+	keys := make([]string, len(cs))
+	for i, c := range cs {
+		keys[i] = c.Key
+	}
+	for _, r := range l.campaignRefs {
+		if slices.Contains(keys, r.key) || r.all && r.key == "all" {
+			continue
+		}
+		l.problemAt(r.file, r.line, r.col, "campaign %q is not in campaigns/ (it has %s)", r.key, strings.Join(keys, ", "))
+	}
 }
 
 // checkRecipient checks an assignee or recipient: a role or an email.

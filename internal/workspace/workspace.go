@@ -176,6 +176,8 @@ type loader struct {
 	fsys     fs.FS
 	dir      string
 	problems []Problem
+	// campaignRefs are the playbooks' enroll and unenroll actions.
+	campaignRefs []campaignRef
 }
 
 func (l *loader) path(file string) string {
@@ -223,6 +225,7 @@ func load(fsys fs.FS, dir string) (*Workspace, error) {
 	ws.Lifecycle = l.lifecycle()
 	ws.Playbooks = l.playbooks(traits, traitsValid, schema, ws.Settings.Location)
 	ws.Campaigns, ws.CampaignTemplates, ws.Notes = l.campaigns(traits, traitKeys, traitsValid, schema, ws.Settings.Location)
+	l.checkCampaignRefs(ws.Campaigns)
 	if len(l.problems) > 0 {
 		slices.SortStableFunc(l.problems, func(a, b Problem) int {
 			if c := strings.Compare(a.File, b.File); c != 0 {

@@ -704,6 +704,8 @@ actions:
   - set: {trait: ta_pulse, value: Great}
   - run: nope
   - {note: {body: a}, task: {title: b}}
+  - enroll: nope
+  - unenroll: all
 `, []string{
 			`DIR/playbooks/x.yaml:2: date "renewal_dat" is not one of expected_close_date, close_date, renewal_date or traits.<a date trait>`,
 			`DIR/playbooks/x.yaml:3: reentry "twice" is not one of once, once_per_term, every_time, limited`,
@@ -713,7 +715,8 @@ actions:
 			`DIR/playbooks/x.yaml:8: stage is assigned by the lifecycle rules (lifecycle.yaml), not by playbooks`,
 			`DIR/playbooks/x.yaml:9: usage_score is computed by Tend and cannot be set`,
 			`DIR/playbooks/x.yaml:10: value for ta_pulse: "Great" is not one of Healthy, Concerning, Poor`,
-			"DIR/playbooks/x.yaml:12: an action is exactly one of task, doc, note, notify, set, assign, run or cancel_tasks, got task and note",
+			"DIR/playbooks/x.yaml:12: an action is exactly one of task, doc, note, notify, set, assign, run, cancel_tasks, enroll or unenroll, got task and note",
+			`DIR/playbooks/x.yaml:13:13: campaign "nope" is not in campaigns/ (it has `+defaultCampaigns+`)`,
 			`DIR/playbooks/x.yaml:1: run: "nope" is not a playbook of the workspace`,
 		}},
 		{"unknown keys", `name: X
@@ -770,3 +773,7 @@ func TestDefaultPlaybooks(t *testing.T) {
 		t.Errorf("a workspace without playbooks/ has %d playbooks, want the default's %d", len(own.Playbooks), len(ws.Playbooks))
 	}
 }
+
+// defaultCampaigns are the default workspace's campaign keys, as a load
+// error lists them.
+const defaultCampaigns = "admin_onboarding, advanced_batch_changes, advanced_insights, end_user_onboarding, health_enablement, monthly_usage_recap, onboarding_checkin, quarterly_call_offer, release_notes, upgrade_recap, usage_recap_90_day"

@@ -97,6 +97,21 @@ func (db *DB) DueEnrollments(ctx context.Context, now time.Time, limit int) (out
 // WatchingEnrollments implements store.Campaigns.
 func (db *DB) WatchingEnrollments(ctx context.Context, accountIDs []int64) (out []store.Enrollment, err error) {
 	defer derrors.Wrap(&err, "store.WatchingEnrollments(%d)", len(accountIDs))
+	if accountIDs == nil {
+		rows, err := db.r.QueryContext(ctx, db.query("AllWatchingEnrollments"))
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e, err := scanEnrollment(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
+		return out, rows.Err()
+	}
 	if len(accountIDs) == 0 {
 		return nil, nil
 	}

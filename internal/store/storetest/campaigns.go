@@ -143,6 +143,12 @@ func testEnrollmentDueWatchSave(e *env) {
 	if len(watching) != 1 || watching[0].ID != d.ID {
 		t.Errorf("watching = %+v, want only %d", watching, d.ID)
 	}
+	if all, _ := e.st.WatchingEnrollments(e.ctx, nil); len(all) != 1 || all[0].ID != d.ID {
+		t.Errorf("watching of every account = %+v", all)
+	}
+	if none, _ := e.st.WatchingEnrollments(e.ctx, []int64{}); len(none) != 0 {
+		t.Errorf("watching of no account = %+v", none)
+	}
 	if due, _ := e.st.DueEnrollments(e.ctx, now, 10); len(due) != 1 || due[0].ID != now1.ID {
 		t.Errorf("due after the save = %+v, want only k3", due)
 	}

@@ -897,6 +897,13 @@ SELECT e.id, e.campaign, e.account_id, e.key, e.status, e.entry, e.step, e.seq, 
 FROM campaign_enrollments e
 WHERE e.status = 'active' AND e.watch AND e.account_id = $1;
 
+-- name: AllWatchingEnrollments
+SELECT e.id, e.campaign, e.account_id, e.key, e.status, e.entry, e.step, e.seq, e.entered_at, e.step_started_at, e.wake_at,
+    e.watch, e.sent, e.exit_reason, e.decision, e.updated_at, ''
+FROM campaign_enrollments e
+WHERE e.status = 'active' AND e.watch
+ORDER BY e.id;
+
 -- name: SaveEnrollment
 UPDATE campaign_enrollments SET status = $2, step = $3, seq = $4, step_started_at = $5, wake_at = $6, watch = $7,
     sent = $8, exit_reason = $9, decision = $10, updated_at = $11
