@@ -716,7 +716,7 @@ actions:
 			`DIR/playbooks/x.yaml:9: usage_score is computed by Tend and cannot be set`,
 			`DIR/playbooks/x.yaml:10: value for ta_pulse: "Great" is not one of Healthy, Concerning, Poor`,
 			"DIR/playbooks/x.yaml:12: an action is exactly one of task, doc, note, notify, set, assign, run, cancel_tasks, enroll or unenroll, got task and note",
-			`DIR/playbooks/x.yaml:13:13: campaign "nope" is not in campaigns/ (it has `+defaultCampaigns+`)`,
+			`DIR/playbooks/x.yaml:13:13: campaign "nope" is not in campaigns/ (it has ` + defaultCampaigns + `)`,
 			`DIR/playbooks/x.yaml:1: run: "nope" is not a playbook of the workspace`,
 		}},
 		{"unknown keys", `name: X
