@@ -112,8 +112,12 @@ func serve(ctx context.Context, f *serveFlags, st store.Store, ws *workspace.Wor
 		return err
 	}
 	defer stopOutbox()
-	as := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: ws, Logger: log, Now: now,
-		Playbooks: playbookConfig(st, ws, now, queue.Enqueue)})
+	pbs := playbookConfig(st, ws, now, queue.Enqueue)
+	if os.Getenv("TEND_BASE_URL") == "" {
+		// Emails' unsubscribe and survey links lead here.
+		pbs.Campaigns.LinkBase = "http://" + f.listen
+	}
+	as := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: ws, Logger: log, Now: now, Playbooks: pbs})
 	as.Start()
 	defer as.Close()
 	h, err := server.Handler(server.Config{Store: st, Workspace: ws, Usage: eng, Assessor: as, Logger: log, Now: now,

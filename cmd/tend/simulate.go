@@ -42,6 +42,11 @@ type SimReport struct {
 	Actions []SimAction `json:"actions"`
 	// ActionTotals count Actions by playbook.
 	ActionTotals map[string]int `json:"action_totals"`
+	// Emails are the campaign emails the accounts would get, in time
+	// order: one per recipient contact.
+	Emails []SimEmail `json:"emails"`
+	// EmailTotals count Emails by campaign.
+	EmailTotals map[string]int `json:"email_totals"`
 }
 
 // SimAction is one playbook action run on one day of the simulation.
@@ -57,6 +62,18 @@ type SimAction struct {
 	// …"), or its error.
 	Result string `json:"result"`
 	Error  string `json:"error,omitempty"`
+}
+
+// SimEmail is one campaign email the simulation queued.
+type SimEmail struct {
+	Day       date.Date `json:"day"`
+	At        time.Time `json:"at"`
+	Campaign  string    `json:"campaign"`
+	Step      string    `json:"step"`
+	AccountID int64     `json:"account_id"`
+	Account   string    `json:"account"`
+	To        string    `json:"to"`
+	Subject   string    `json:"subject"`
 }
 
 // SimChange is one change of one account at one step.
@@ -155,7 +172,8 @@ func simulate(ctx context.Context, path string, ws *workspace.Workspace, from, t
 		loc = time.UTC
 	}
 	rep := SimReport{From: from, To: to, Step: step, Baseline: []SimChange{}, Changes: []SimChange{}, Totals: map[string]int{},
-		Actions: []SimAction{}, ActionTotals: map[string]int{}}
+		Actions: []SimAction{}, ActionTotals: map[string]int{},
+		Emails: []SimEmail{}, EmailTotals: map[string]int{}}
 	clock := engine.NewManualClock(from.Time(loc))
 	st, err := sqlite.Open(ctx, path)
 	if err != nil {
@@ -188,6 +206,24 @@ func simulate(ctx context.Context, path string, ws *workspace.Workspace, from, t
 		}
 		rep.Actions = append(rep.Actions, sa)
 		rep.ActionTotals[fa.Playbook]++
+	}
+	pbs.Campaigns.OnMessage = func(m store.OutboxMessage) {
+		if m.Email == nil || m.Campaign == "" {
+			return
+		}
+		now := clock.Now()
+		se := SimEmail{Day: date.Of(now.In(loc)), At: now, Campaign: m.Campaign, Step: m.Step, To: m.Email.To.Email,
+			Subject: m.Email.Subject}
+		if m.AccountID != nil {
+			se.AccountID = *m.AccountID
+			if se.Account = names[se.AccountID]; se.Account == "" {
+				if acc, gerr := st.GetAccount(ctx, se.AccountID); gerr == nil {
+					se.Account, names[se.AccountID] = acc.Name, acc.Name
+				}
+			}
+		}
+		rep.Emails = append(rep.Emails, se)
+		rep.EmailTotals[m.Campaign]++
 	}
 	a := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: ws, Now: clock.Now, Playbooks: pbs,
 		OnChange: func(id int64, name string, at time.Time, cs []assess.Change) {
@@ -278,6 +314,24 @@ func printSummary(w io.Writer, rep SimReport, quiet bool) {
 		parts = []string{"none"}
 	}
 	fmt.Fprintf(w, "Playbook actions: %d (%s).\n", len(rep.Actions), strings.Join(parts, ", "))
+	if !quiet {
+		for _, e := range rep.Emails {
+			fmt.Fprintf(w, "%s  %-28s %-22s %-30s %s\n", e.Day, truncate(e.Account, 28), truncate(e.Campaign, 22), truncate(e.To, 30), e.Subject)
+		}
+	}
+	keys = keys[:0]
+	for k := range rep.EmailTotals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts = parts[:0]
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d %s", rep.EmailTotals[k], k))
+	}
+	if len(parts) == 0 {
+		parts = []string{"none"}
+	}
+	fmt.Fprintf(w, "Campaign emails: %d (%s).\n", len(rep.Emails), strings.Join(parts, ", "))
 }
 
 func orNone(s string) string {

@@ -66,6 +66,15 @@ func simFixture(t *testing.T, data string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Acme's people, whom its campaigns write to by role.
+	for _, c := range []account.Contact{
+		{AccountID: ids["acme"], Name: "Ian Admin", Email: "ian@acme.example", Roles: []string{account.RoleInstanceAdmin}},
+		{AccountID: ids["acme"], Name: "Pat Program", Email: "pat@acme.example", Roles: []string{account.RoleProgramContact, account.RoleChampion}},
+	} {
+		if err := st.CreateContact(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestSimulate runs `tend simulate` over 90 days of a small book and
@@ -162,15 +171,41 @@ func TestSimulate(t *testing.T) {
 		"2026-01-01 Acme handoff doc ", "2026-01-01 Acme handoff task ",
 		"2026-01-02 Borealis qbr doc ", "2026-01-02 Borealis qbr task ",
 		"2026-01-02 Borealis success_plan doc ", "2026-01-02 Borealis success_plan task ",
-		"2026-01-10 Acme production_license task ",
+		"2026-01-10 Acme production_license task ", "2026-01-10 Acme campaign.admin_onboarding enroll ",
 		"2026-01-15 Borealis renewal doc ", "2026-01-15 Borealis renewal task ",
 		"2026-01-19 Borealis health_red notify ",
+		"2026-02-09 Acme campaign.onboarding_checkin enroll ",
 	}
 	if !slices.Equal(acts, wantActs) {
 		t.Errorf("actions:\n got %s\nwant %s", strings.Join(acts, "\n     "), strings.Join(wantActs, "\n     "))
 	}
-	if !strings.Contains(stdout, "Playbook actions: 10 (2 handoff, 1 health_red, 1 production_license, 2 qbr, 2 renewal, 2 success_plan)") {
+	if !strings.Contains(stdout, "Playbook actions: 12 (1 campaign.admin_onboarding, 1 campaign.onboarding_checkin, 2 handoff, 1 health_red, 1 production_license, 2 qbr, 2 renewal, 2 success_plan)") {
 		t.Errorf("summary lacks the actions:\n%s", stdout)
+	}
+	// The campaigns' emails, per day: Acme is Scaled Success (ARR under
+	// the managed threshold) and closes on 2026-01-10. Admin onboarding,
+	// 002: "Run for 60 days from contract close", to "anyone tagged as an
+	// Instance Admin" — days 0, 7, 21, 42 and 60; the 30-day check-in to
+	// the program contact, instance admin and champion (Pat is both of
+	// the last: one email). Borealis is Managed and gets none.
+	var emails []string
+	for _, e := range rep.Emails {
+		emails = append(emails, fmt.Sprintf("%s %s %s %s %s", e.Day, e.Account, e.Campaign, e.Step, e.To))
+	}
+	wantEmails := []string{
+		"2026-01-10 Acme admin_onboarding welcome ian@acme.example",
+		"2026-01-17 Acme admin_onboarding repositories ian@acme.example",
+		"2026-01-31 Acme admin_onboarding users_and_access ian@acme.example",
+		"2026-02-09 Acme onboarding_checkin checkin ian@acme.example",
+		"2026-02-09 Acme onboarding_checkin checkin pat@acme.example",
+		"2026-02-21 Acme admin_onboarding upkeep ian@acme.example",
+		"2026-03-11 Acme admin_onboarding checklist ian@acme.example",
+	}
+	if !slices.Equal(emails, wantEmails) {
+		t.Errorf("emails:\n got %s\nwant %s", strings.Join(emails, "\n     "), strings.Join(wantEmails, "\n     "))
+	}
+	if !strings.Contains(stdout, "Campaign emails: 7 (5 admin_onboarding, 2 onboarding_checkin).") {
+		t.Errorf("summary lacks the emails:\n%s", stdout)
 	}
 	if !strings.Contains(stdout, "2026-01-19  Borealis") || !strings.Contains(stdout, "3 stage, 2 health") {
 		t.Errorf("summary lacks the changes:\n%s", stdout)

@@ -33,6 +33,10 @@ type CampaignConfig struct {
 	// OnMessage, when set, is called with every message queued for the
 	// first time (simulate reports them).
 	OnMessage func(m store.OutboxMessage)
+	// LinkBase is Tend's public address for the unsubscribe and survey
+	// links in emails (https://tend.example.com); PlaybookConfig.BaseURL
+	// when empty.
+	LinkBase string
 }
 
 // entryPrefix starts the key of the playbook that a campaign's own trigger
@@ -47,12 +51,13 @@ func entryPlaybooks(cs []*campaign.Campaign) map[string]*playbook.Playbook {
 		if c.Entry.Kind != campaign.EntryTrigger {
 			continue
 		}
-		// Every occurrence fires: the campaign's re-entry rule is the
-		// enrollment key's (campaign.EnrollmentKey), and its audience is
-		// checked when it enrolls (campaign.CanEnter).
+		// It fires for the accounts of the audience, at every occurrence:
+		// the campaign's re-entry rule is the enrollment key's
+		// (campaign.EnrollmentKey), and its exits are checked when it
+		// enrolls (campaign.CanEnter).
 		p := &playbook.Playbook{Key: entryPrefix + c.Key, Name: "Campaign entry: " + c.Name,
 			Description: "Enters accounts in the campaign " + c.Name + " when its trigger fires.", Enabled: c.Enabled,
-			Trigger: c.Entry.Trigger, Reentry: playbook.Reentry{Mode: playbook.EveryTime},
+			Trigger: c.Entry.Trigger, Condition: c.Audience, Reentry: playbook.Reentry{Mode: playbook.EveryTime},
 			Actions: []playbook.Action{{Kind: playbook.ActionEnroll, Campaign: c.Key}}}
 		out[p.Key] = p
 	}
@@ -81,7 +86,11 @@ func (r *runner) signer(ctx context.Context) (*links.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.links = links.New(secret, r.cfg.BaseURL)
+	base := r.cfg.Campaigns.LinkBase
+	if base == "" {
+		base = r.cfg.BaseURL
+	}
+	r.links = links.New(secret, base)
 	return r.links, nil
 }
 
