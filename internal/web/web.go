@@ -5,6 +5,8 @@
 // One file per page (login.go, dashboard.go, book.go, health_changes.go,
 // account.go, team.go, settings.go, writekeys.go, debugger.go; tasks.go,
 // docs.go, notifications.go and playbooks.go for the work playbooks make;
+// outbox.go for the outbox and the suppression list, public.go for the
+// unsubscribe and survey pages campaign emails link to;
 // the account page's usage card in usage.go,
 // its health and lifecycle cards in account_health.go, the SVG charts in
 // chart.go); this file holds the wiring every page shares: routes,
@@ -172,6 +174,23 @@ func (ui *UI) routes() http.Handler {
 	mux.Handle("POST /settings/write-keys/{id}/revoke", ui.route(admin, ui.revokeWriteKey))
 
 	mux.Handle("GET /usage/debugger", ui.route(operator, ui.debugger))
+	// The outbox shows what Tend sends to customers and the team, and the
+	// suppression list who it never emails: admins and managers, as the
+	// debugger.
+	mux.Handle("GET /outbox", ui.route(operator, ui.outbox))
+	mux.Handle("GET /outbox/{id}", ui.route(operator, ui.outboxMessage))
+	mux.Handle("GET /outbox/{id}/html", ui.route(operator, ui.outboxMessageHTML))
+	mux.Handle("POST /outbox/{id}/retry", ui.route(operator, ui.retryMessage))
+	mux.Handle("GET /suppressions", ui.route(operator, ui.suppressions))
+	mux.Handle("POST /suppressions", ui.route(operator, ui.addSuppression))
+	mux.Handle("POST /suppressions/remove", ui.route(operator, ui.removeSuppression))
+
+	// The pages campaign emails link to, for contacts without a session:
+	// the signed token is the credential (public.go).
+	mux.Handle("GET /u/{token}", ui.route(anyone, ui.unsubscribePage))
+	mux.Handle("POST /u/{token}", ui.route(anyone, ui.unsubscribe))
+	mux.Handle("GET /s/{token}", ui.route(anyone, ui.surveyPage))
+	mux.Handle("POST /s/{token}", ui.route(anyone, ui.answerSurvey))
 
 	mux.Handle("/", ui.route(signedIn, func(http.ResponseWriter, *http.Request) error {
 		return derrors.New(derrors.NotFound, "There is no page here.")
