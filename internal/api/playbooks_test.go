@@ -11,8 +11,8 @@ func TestPlaybooksAPI(t *testing.T) {
 	fx.assess(t)
 	list := fx.do(t, "viewer", "GET", "/api/v1/playbooks", "").json(t)
 	data := list["data"].([]any)
-	if len(data) != 12 {
-		t.Fatalf("%d playbooks, want the handbook's 12", len(data))
+	if len(data) != 13 {
+		t.Fatalf("%d playbooks, want the handbook's 13", len(data))
 	}
 	var renewal map[string]any
 	for _, d := range data {

@@ -339,3 +339,37 @@ func TestScenarioSuccessPlanAndQBR(t *testing.T) {
 	wantCount(t, "scaled account's QBRs", s.docs(scaled.ID, "qbr"), 0)
 	wantCount(t, "scaled account's success plans", s.docs(scaled.ID, "success_plan"), 0)
 }
+
+// TestScenarioSurveyHelp: 002 "Onboarding check-in": the survey lets
+// customers "Request help from the TA team as desired"; DESIGN.md §3: "a
+// reply or low rating tasks the team". A request for help or a rating of 1
+// or 2 gives the owner TA a task, once per answer; a good rating does not.
+func TestScenarioSurveyHelp(t *testing.T) {
+	s := newScenario(t)
+	acme := s.account(account.Account{Name: "Acme", Seats: 20, OwnerID: s.taID, CloseDate: date.MustParse("2026-01-01")})
+	jane := account.Contact{AccountID: acme.ID, Email: "jane@acme.test", Name: "Jane", Roles: []string{"program_contact"}}
+	if err := s.st.CreateContact(s.ctx, &jane); err != nil {
+		t.Fatal(err)
+	}
+	answer := func(key string, rating int, help bool) {
+		t.Helper()
+		if _, err := s.st.RecordSurveyAnswer(s.ctx, &store.SurveyAnswer{Key: key, AccountID: acme.ID, ContactID: jane.ID,
+			Campaign: "onboarding_checkin", Rating: rating, WantsHelp: help, At: s.clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		s.clock.Advance(time.Hour)
+		s.step(s.a)
+	}
+	answer("survey:1", 5, false)
+	wantCount(t, "tasks after a 5", s.tasks(acme.ID, "survey_help"), 0)
+	answer("survey:2", 4, true)
+	tasks := s.tasks(acme.ID, "survey_help")
+	wantCount(t, "tasks after a request for help", tasks, 1)
+	if tk := tasks[0]; tk.AssigneeID == nil || *tk.AssigneeID != s.ta.ID || !strings.Contains(tk.Title, "Acme") || !strings.Contains(tk.Body, "asked for help in the onboarding_checkin survey") {
+		t.Errorf("task %+v, want Acme's for the owner TA", tk)
+	}
+	answer("survey:3", 2, false)
+	wantCount(t, "tasks after a 2", s.tasks(acme.ID, "survey_help"), 2)
+	answer("survey:4", 3, false)
+	wantCount(t, "tasks after a 3", s.tasks(acme.ID, "survey_help"), 2)
+}

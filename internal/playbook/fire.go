@@ -52,6 +52,10 @@ func (e Event) Describe() string {
 	switch {
 	case e.Kind == SignalSeatsCrossed:
 		return fmt.Sprintf("%s: seat utilization %s → %s", what, ratio(e.Old), ratio(e.New))
+	case e.Kind == SignalSurveyAnswered && e.To == "help":
+		return fmt.Sprintf("A contact asked for help in the %s survey", orNone(e.Source))
+	case e.Kind == SignalSurveyAnswered:
+		return fmt.Sprintf("A contact rated the %s survey %s out of 5", orNone(e.Source), orNone(e.To))
 	case e.From != "" || e.To != "":
 		return fmt.Sprintf("%s: %s → %s", what, orNone(e.From), orNone(e.To))
 	}

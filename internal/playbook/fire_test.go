@@ -37,3 +37,17 @@ func TestDateCheck(t *testing.T) {
 		t.Error("121 days before: due")
 	}
 }
+
+func TestDescribeSurvey(t *testing.T) {
+	for _, c := range []struct {
+		e    Event
+		want string
+	}{
+		{Event{Kind: SignalSurveyAnswered, To: "help", Source: "onboarding_checkin"}, "A contact asked for help in the onboarding_checkin survey"},
+		{Event{Kind: SignalSurveyAnswered, To: "2", Source: "onboarding_checkin"}, "A contact rated the onboarding_checkin survey 2 out of 5"},
+	} {
+		if got := c.e.Describe(); got != c.want {
+			t.Errorf("Describe(%+v) = %q, want %q", c.e, got, c.want)
+		}
+	}
+}

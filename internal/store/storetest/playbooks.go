@@ -254,6 +254,14 @@ func testSignals(e *env) {
 	if none, _ := e.st.TakeSignals(e.ctx, 10); len(none) != 0 {
 		t.Errorf("signals taken twice: %+v", none)
 	}
+	// A signal's id is in the key of the firing it causes: one taken
+	// (deleted) is never handed out again.
+	e.ok(e.st.AddSignals(e.ctx, []store.Signal{{AccountID: 1, Kind: "survey_answered", At: start}}), "AddSignals")
+	again, err := e.st.TakeSignals(e.ctx, 10)
+	e.ok(err, "TakeSignals")
+	if len(again) != 1 || again[0].ID <= rest[0].ID {
+		t.Errorf("a signal after the others were taken = %+v, want an id after %d", again, rest[0].ID)
+	}
 }
 
 func testCounter(e *env) {
