@@ -2,8 +2,9 @@
 // traits and their history, notes and the timeline, tasks with their
 // comments, docs made from templates, the caller's notifications, team members and API
 // tokens, a bulk trait upsert for warehouse syncs, accounts' live product
-// usage, the write keys that authenticate usage sources, and the ingestion
-// debugger. Callers authenticate
+// usage, digital campaigns with their enrollments, previews, broadcasts and
+// survey answers, the outbox and the suppression list, the write keys that
+// authenticate usage sources, and the ingestion debugger. Callers authenticate
 // with a Bearer API token; the token's user's role decides what they may do.
 // The routes are listed in one place (routes) and described by the
 // hand-written OpenAPI document served at /api/v1/openapi.json; a test keeps
@@ -74,7 +75,8 @@ const (
 	// writer is any role that can change data: everyone but viewers.
 	writer
 	// lead is admins and managers: deleting an account with its history,
-	// the ingestion debugger.
+	// the ingestion debugger, playbook switches, campaign broadcasts, the
+	// outbox and the suppression list.
 	lead
 	// admin is admins only: managing team members, API tokens and write
 	// keys.
@@ -138,6 +140,29 @@ func (a *API) routes() []route {
 		{"GET", p + "/playbooks/{key}/why", reader, a.playbookWhy},
 		{"GET", p + "/playbooks/{key}/firings", reader, a.playbookFirings},
 		{"GET", p + "/accounts/{id}/firings", reader, a.accountFirings},
+
+		{"GET", p + "/campaigns", reader, a.listCampaigns},
+		{"GET", p + "/campaigns/{key}", reader, a.getCampaign},
+		{"GET", p + "/campaigns/{key}/enrollments", reader, a.campaignEnrollments},
+		// A broadcast emails a whole audience: admins and managers, as
+		// playbook switches.
+		{"POST", p + "/campaigns/{key}/broadcast", lead, a.broadcastCampaign},
+		// The preview's links act for the contact (unsubscribe, survey):
+		// admins and managers too, as in the web UI.
+		{"GET", p + "/campaigns/{key}/preview", lead, a.previewCampaign},
+		{"GET", p + "/accounts/{id}/enrollments", reader, a.accountEnrollments},
+		{"POST", p + "/accounts/{id}/enrollments/{campaign}/end", writer, a.endEnrollment},
+		{"GET", p + "/survey-answers", reader, a.listSurveyAnswers},
+		{"GET", p + "/accounts/{id}/survey-answers", reader, a.accountSurveyAnswers},
+
+		// The outbox and the suppression list: admins and managers, as in
+		// the web UI.
+		{"GET", p + "/outbox", lead, a.listOutbox},
+		{"GET", p + "/outbox/{id}", lead, a.getOutboxMessage},
+		{"POST", p + "/outbox/{id}/retry", lead, a.retryOutboxMessage},
+		{"GET", p + "/suppressions", lead, a.listSuppressions},
+		{"POST", p + "/suppressions", lead, a.addSuppression},
+		{"DELETE", p + "/suppressions/{address}", lead, a.removeSuppression},
 
 		{"GET", p + "/tasks", reader, a.listTasks},
 		{"POST", p + "/tasks", writer, a.createTask},

@@ -191,6 +191,23 @@ func TestOpenAPISchemas(t *testing.T) {
 		"DocTemplate":      reflect.TypeFor[work.Template](),
 		"Notification":     reflect.TypeFor[work.Notification](),
 		"NotificationPage": reflect.TypeFor[work.NotificationPage](),
+
+		"CampaignList":     reflect.TypeFor[list[campaignJSON]](),
+		"Campaign":         reflect.TypeFor[campaignJSON](),
+		"CampaignStep":     reflect.TypeFor[campaignStepJSON](),
+		"CampaignStats":    reflect.TypeFor[campaignStatsJSON](),
+		"Enrollment":       reflect.TypeFor[store.Enrollment](),
+		"EnrollmentPage":   reflect.TypeFor[store.EnrollmentPage](),
+		"CampaignPreview":  reflect.TypeFor[previewJSON](),
+		"Email":            reflect.TypeFor[store.Email](),
+		"Address":          reflect.TypeFor[store.Address](),
+		"OutboxMessage":    reflect.TypeFor[store.OutboxMessage](),
+		"OutboxPage":       reflect.TypeFor[outboxPage](),
+		"Suppression":      reflect.TypeFor[store.Suppression](),
+		"SuppressionInput": reflect.TypeFor[suppressionInput](),
+		"SuppressionPage":  reflect.TypeFor[store.SuppressionPage](),
+		"SurveyAnswer":     reflect.TypeFor[store.SurveyAnswer](),
+		"SurveyAnswerList": reflect.TypeFor[list[store.SurveyAnswer]](),
 	}
 	for name, typ := range types {
 		s, ok := doc.Components.Schemas[name]

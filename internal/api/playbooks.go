@@ -67,22 +67,27 @@ func PlaybookJSON(info engine.PlaybookInfo) playbookJSON {
 	if info.State.Playbook != "" && info.State.ChangedBy != "tend" {
 		out.ChangedBy, out.ChangedAt = info.State.ChangedBy, &info.State.ChangedAt
 	}
-	t := p.Trigger
-	out.Trigger = triggerJSON{Kind: t.Kind, Signal: t.Signal, Cron: t.Cron}
-	switch t.Kind {
-	case playbook.TriggerWhen:
-		out.Trigger.When = t.When.Source()
-	case playbook.TriggerSignal:
-		f := t.Filter
-		out.Trigger.Filter = &f
-	case playbook.TriggerDate:
-		d := t.Date
-		out.Trigger.Date = &d
-	case playbook.TriggerSchedule:
-		out.Trigger.Timezone = t.Location.String()
-	}
+	out.Trigger = triggerOf(p.Trigger)
 	if p.Condition != nil {
 		out.Condition = p.Condition.Source()
+	}
+	return out
+}
+
+// triggerOf renders a trigger, a playbook's or a campaign's own.
+func triggerOf(t playbook.Trigger) triggerJSON {
+	out := triggerJSON{Kind: t.Kind, Signal: t.Signal, Cron: t.Cron}
+	switch t.Kind {
+	case playbook.TriggerWhen:
+		out.When = t.When.Source()
+	case playbook.TriggerSignal:
+		f := t.Filter
+		out.Filter = &f
+	case playbook.TriggerDate:
+		d := t.Date
+		out.Date = &d
+	case playbook.TriggerSchedule:
+		out.Timezone = t.Location.String()
 	}
 	return out
 }
