@@ -34,6 +34,7 @@ func commands() []command {
 		{"user", "manage team members (user add)", runUser},
 		{"token", "manage API tokens (token create)", runToken},
 		{"writekey", "manage write keys for usage ingestion (writekey create, list, revoke)", runWriteKey},
+		{"campaign", "list campaigns, preview a campaign email, broadcast (campaign list, preview, broadcast)", runCampaign},
 		{"version", "print the version", runVersion},
 	}
 }
