@@ -47,6 +47,15 @@ type accountPage struct {
 	Docs         []docRow
 	Firings      []firingRow
 	DocTemplates []*work.Template
+	// Enrollments are the account's campaign enrollments, Messages a page
+	// of its outbox messages (MessagesCursor the page, MessagesNext the
+	// next), Answers its survey answers (campaigns.go). The whole page
+	// only.
+	Enrollments    []enrollmentRow
+	Messages       []store.OutboxMessage
+	MessagesCursor string
+	MessagesNext   string
+	Answers        []store.SurveyAnswer
 	// NoteBody and NoteError re-show a note that could not be added.
 	NoteBody  string
 	NoteError string
@@ -151,6 +160,7 @@ var activityLabels = map[string]string{
 	account.ActivityLifecycle:    "Lifecycle",
 	account.ActivityTask:         "Task",
 	account.ActivityDoc:          "Doc",
+	account.ActivitySurvey:       "Survey answer",
 }
 
 // valueLabels are the people's names of the closed fields' values.
@@ -229,6 +239,9 @@ func (ui *UI) loadAccount(r *http.Request, id int64) (accountPage, error) {
 			return p, err
 		}
 		if err := ui.loadWork(ctx, &p, names); err != nil {
+			return p, err
+		}
+		if err := ui.accountCampaigns(r, &p); err != nil {
 			return p, err
 		}
 	}

@@ -38,8 +38,9 @@ const layoutFile = "layout.html"
 
 // sharedFiles are parsed with every page besides the layout: blocks that
 // several pages draw (the SVG charts; the health distribution bar and
-// colour chips; a task's row and a firing's explanation).
-var sharedFiles = []string{"chart.html", "health.html", "work.html"}
+// colour chips; a task's row and a firing's explanation; an enrollment's
+// status, a message's subject and survey answers).
+var sharedFiles = []string{"chart.html", "health.html", "work.html", "outreach.html"}
 
 // templates holds one template set per page: the layout plus the page's
 // own file, so that each page defines its own "content" block.

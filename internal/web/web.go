@@ -5,7 +5,8 @@
 // One file per page (login.go, dashboard.go, book.go, health_changes.go,
 // account.go, team.go, settings.go, writekeys.go, debugger.go; tasks.go,
 // docs.go, notifications.go and playbooks.go for the work playbooks make;
-// outbox.go for the outbox and the suppression list, public.go for the
+// campaigns.go for the campaigns, their template preview and the account
+// page's campaign and message cards; outbox.go for the outbox and the suppression list, public.go for the
 // unsubscribe and survey pages campaign emails link to;
 // the account page's usage card in usage.go,
 // its health and lifecycle cards in account_health.go, the SVG charts in
@@ -157,6 +158,14 @@ func (ui *UI) routes() http.Handler {
 	mux.Handle("GET /playbooks/{key}/preview", ui.route(signedIn, ui.playbookPreview))
 	// Admins and managers switch playbooks, as in the API.
 	mux.Handle("POST /playbooks/{key}/switch", ui.route(operator, ui.switchPlaybook))
+	mux.Handle("GET /campaigns", ui.route(signedIn, ui.campaigns))
+	mux.Handle("GET /campaigns/{key}", ui.route(signedIn, ui.campaignPage))
+	// The preview renders a real contact's email with its working
+	// unsubscribe link, and a broadcast emails every account of the
+	// audience: admins and managers, as the outbox.
+	mux.Handle("GET /campaigns/{key}/preview", ui.route(operator, ui.campaignPreview))
+	mux.Handle("GET /campaigns/{key}/preview/html", ui.route(operator, ui.campaignPreviewHTML))
+	mux.Handle("POST /campaigns/{key}/broadcast", ui.route(operator, ui.broadcast))
 	mux.Handle("GET /team", ui.route(signedIn, ui.team))
 	mux.Handle("GET /dashboard", ui.route(signedIn, ui.dashboard))
 	mux.Handle("GET /health-changes", ui.route(signedIn, ui.healthChanges))
