@@ -106,7 +106,7 @@ func (t Trigger) DateCheck(f condition.Facts, today date.Date) (due bool, on dat
 		return false, date.Date{}
 	}
 	on = d.AddDays(t.Date.OffsetDays)
-	return !today.Before(on) && !d.AddDays(t.Date.GraceDays).Before(today), on
+	return !today.Before(on) && !graceFrom(d, on).AddDays(t.Date.GraceDays).Before(today), on
 }
 
 // DateDue reports whether a date rule is due for the account today, the
@@ -125,10 +125,21 @@ func (t Trigger) DateDue(f condition.Facts, today date.Date) (due bool, on date.
 	switch {
 	case today.Before(on):
 		return false, on, fmt.Sprintf("%s: fires on %s, in %d days", why, on, today.DaysUntil(on))
-	case d.AddDays(r.GraceDays).Before(today):
-		return false, on, fmt.Sprintf("%s: %s is more than %d days past", why, d, r.GraceDays)
+	case graceFrom(d, on).AddDays(r.GraceDays).Before(today):
+		return false, on, fmt.Sprintf("%s: %s is more than %d days past", why, graceFrom(d, on), r.GraceDays)
 	}
 	return true, on, fmt.Sprintf("%s: due since %s", why, on)
+}
+
+// graceFrom is the day a date rule's grace counts from: the date itself,
+// or the firing day when that is later (close_date + 90 days) — a rule
+// before the date (renewal − 120) still fires for an account imported
+// late, and one after it can fire at all.
+func graceFrom(d, on date.Date) date.Date {
+	if on.After(d) {
+		return on
+	}
+	return d
 }
 
 func offsetWords(n int) string {

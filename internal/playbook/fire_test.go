@@ -19,6 +19,7 @@ func TestDateCheck(t *testing.T) {
 		{Field: "renewal_date", OffsetDays: -120},
 		{Field: "close_date", OffsetDays: 0, GraceDays: 14},
 		{Field: "expected_close_date", OffsetDays: -35},
+		{Field: "close_date", OffsetDays: 90, GraceDays: 30},
 	} {
 		tr := Trigger{Kind: TriggerDate, Date: r}
 		for d := renewal.AddDays(-200); d.Before(renewal.AddDays(40)); d = d.AddDays(1) {
@@ -35,6 +36,19 @@ func TestDateCheck(t *testing.T) {
 	}
 	if due, _ := tr.DateCheck(f, date.MustParse("2026-03-21")); due {
 		t.Error("121 days before: due")
+	}
+	// 002 "90-day check-in" (close_date + 90): the grace counts from the
+	// firing day when it is after the date, else the rule could never fire.
+	closed := date.MustParse("2026-01-10")
+	g := condition.Facts{Account: account.Account{CloseDate: closed}}
+	tr = Trigger{Kind: TriggerDate, Date: DateRule{Field: "close_date", OffsetDays: 90, GraceDays: 30}}
+	for _, c := range []struct {
+		day  int
+		want bool
+	}{{89, false}, {90, true}, {120, true}, {121, false}} {
+		if due, _ := tr.DateCheck(g, closed.AddDays(c.day)); due != c.want {
+			t.Errorf("close + 90 on close + %d: due %v, want %v", c.day, due, c.want)
+		}
 	}
 }
 

@@ -115,9 +115,9 @@ type Filter struct {
 }
 
 // DateRule fires OffsetDays after the date in Field (negative: before).
-// It fires once the day has come, and not once the date itself is more
-// than GraceDays past: an account imported late still gets its renewal
-// playbook, one from years ago does not.
+// It fires once the day has come, and not once the date itself (or the
+// firing day, when later) is more than GraceDays past: an account imported
+// late still gets its renewal playbook, one from years ago does not.
 type DateRule struct {
 	// Field is expected_close_date, close_date, renewal_date or
 	// traits.<key> of a date trait.
