@@ -112,11 +112,6 @@ type campaignStatsJSON struct {
 // campaign.
 const unsubscribedScan = 5000
 
-// unsubscribedPrefix starts the suppression detail of an unsubscription
-// made with a campaign email's link; the web UI's unsubscribe page writes
-// it, naming the campaign after it.
-const unsubscribedPrefix = "unsubscribed with the link in an email of campaign "
-
 // unsubscribedByCampaign counts unsubscriptions by campaign from the
 // suppression list: the store keeps no count.
 func (a *API) unsubscribedByCampaign(r *http.Request) (map[string]int, error) {
@@ -128,7 +123,7 @@ func (a *API) unsubscribedByCampaign(r *http.Request) (map[string]int, error) {
 			return nil, err
 		}
 		for _, s := range page.Suppressions {
-			if key, ok := strings.CutPrefix(s.Detail, unsubscribedPrefix); ok && key != "" {
+			if key, ok := store.UnsubscribedCampaign(s.Detail); ok {
 				out[key]++
 			}
 		}

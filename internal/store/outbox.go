@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
+
+	"github.com/tendhq/tend/internal/account"
 )
 
 // Outbox stores every message Tend sends — campaign emails, notifications
@@ -292,4 +295,43 @@ type SuppressionFilter struct {
 type SuppressionPage struct {
 	Suppressions []Suppression `json:"data"`
 	Next         string        `json:"next"`
+}
+
+// unsubscribeDetailPrefix starts the suppression detail of an
+// unsubscription made with the link in an email.
+const unsubscribeDetailPrefix = "unsubscribed with the link in an email"
+
+// UnsubscribeDetail is the suppression detail of an unsubscription made
+// with the link in an email of the campaign ("" none): the campaign
+// counts read it back with UnsubscribedCampaign.
+func UnsubscribeDetail(campaign string) string {
+	if campaign == "" {
+		return unsubscribeDetailPrefix
+	}
+	return unsubscribeDetailPrefix + " of campaign " + campaign
+}
+
+// UnsubscribedCampaign reads the campaign back from a suppression detail
+// UnsubscribeDetail wrote.
+func UnsubscribedCampaign(detail string) (string, bool) {
+	key, ok := strings.CutPrefix(detail, unsubscribeDetailPrefix+" of campaign ")
+	return key, ok && key != ""
+}
+
+// Unsubscribe is what an email's unsubscribe link does: the contact is
+// marked unsubscribed from campaign mail and the address is put on the
+// suppression list, naming the campaign the link came in. Doing it again
+// changes nothing.
+func Unsubscribe(ctx context.Context, st Store, c account.Contact, campaign string) error {
+	if !c.Unsubscribed {
+		c.Unsubscribed = true
+		if err := st.UpdateContact(ctx, &c); err != nil {
+			return err
+		}
+	}
+	if c.Email == "" {
+		return nil
+	}
+	_, err := st.AddSuppression(ctx, &Suppression{Address: c.Email, Reason: SuppressUnsubscribed, Detail: UnsubscribeDetail(campaign)})
+	return err
 }

@@ -146,7 +146,7 @@ func (ui *UI) unsubscribedByCampaign(ctx context.Context) (map[string]int, error
 			return nil, err
 		}
 		for _, s := range page.Suppressions {
-			if key, ok := unsubscribeCampaign(s.Detail); ok {
+			if key, ok := store.UnsubscribedCampaign(s.Detail); ok {
 				out[key]++
 			}
 		}

@@ -114,17 +114,8 @@ func (ui *UI) unsubscribe(w http.ResponseWriter, r *http.Request) error {
 		return ui.renderPublic(w, r, "unsubscribe", publicPage{}, err)
 	}
 	c := l.Contact
-	if !c.Unsubscribed {
-		c.Unsubscribed = true
-		if err := ui.st.UpdateContact(ctx, &c); err != nil {
-			return err
-		}
-	}
-	if c.Email != "" {
-		if _, err := ui.st.AddSuppression(ctx, &store.Suppression{Address: c.Email, Reason: store.SuppressUnsubscribed,
-			Detail: unsubscribeDetail(l.Claim.Campaign)}); err != nil {
-			return err
-		}
+	if err := store.Unsubscribe(ctx, ui.st, c, l.Claim.Campaign); err != nil {
+		return err
 	}
 	p := publicPage{base: base{Title: "Unsubscribed"}, Email: c.Email, Account: l.Account.Name, Done: true}
 	return ui.renderPublic(w, r, "unsubscribe", p, nil)
@@ -187,24 +178,4 @@ func (ui *UI) answerSurvey(w http.ResponseWriter, r *http.Request) error {
 	}
 	p.Done, p.Title = true, "Thank you"
 	return ui.renderPage(w, r, http.StatusOK, "survey", p)
-}
-
-// unsubscribeDetailPrefix starts the suppression detail of an
-// unsubscription made with an email's link.
-const unsubscribeDetailPrefix = "unsubscribed with the link in an email"
-
-// unsubscribeDetail is the suppression detail of an unsubscription made
-// with the link in an email of the campaign ("" none): the campaigns list
-// counts unsubscriptions by it (unsubscribeCampaign).
-func unsubscribeDetail(campaign string) string {
-	if campaign == "" {
-		return unsubscribeDetailPrefix
-	}
-	return unsubscribeDetailPrefix + " of campaign " + campaign
-}
-
-// unsubscribeCampaign reads the campaign back from a suppression detail.
-func unsubscribeCampaign(detail string) (string, bool) {
-	key, ok := strings.CutPrefix(detail, unsubscribeDetailPrefix+" of campaign ")
-	return key, ok && key != ""
 }
