@@ -25,6 +25,68 @@ type demoTeam struct {
 	end time.Time
 }
 
+// surveyComments are what the demo's customers write in the check-in
+// survey, by rating.
+var surveyComments = map[int][]string{
+	1: {"We have not managed to roll it out beyond the admins yet.", "Indexing our monorepo keeps failing."},
+	2: {"Search is slow on our largest repositories.", "Our developers do not know where to start."},
+	3: {"Works, but we need help with code navigation.", ""},
+	4: {"Search is great; we would like to try batch changes.", ""},
+	5: {"The team loves it.", "Onboarding was smooth, thank you!", ""},
+}
+
+// customers plays the demo's customers on the emails the campaigns sent
+// the day before: about a third of the check-in's recipients answer its
+// survey — rating it by their account's health, asking for help when it
+// is red (which tasks the owner TA through the survey_help playbook) —
+// and now and then someone unsubscribes with an email's link.
+func (t *demoTeam) customers(ctx context.Context, now time.Time) error {
+	for cursor := ""; ; {
+		page, err := t.st.ListMessages(ctx, store.OutboxFilter{Channel: store.ChannelEmail, Limit: 500, Cursor: cursor})
+		if err != nil {
+			return err
+		}
+		for _, m := range page.Messages {
+			if m.CreatedAt.Before(now.Add(-48 * time.Hour)) {
+				return nil // newest first: the rest are older
+			}
+			if m.Campaign == "" || m.ContactID == nil || m.AccountID == nil || !m.CreatedAt.Before(now.Add(-24*time.Hour)) {
+				continue
+			}
+			switch {
+			case spread(m.ID, "unsubscribe", 120) == 0:
+				c, err := t.st.GetContact(ctx, *m.ContactID)
+				if err != nil {
+					return err
+				}
+				if err := store.Unsubscribe(ctx, t.st, c, m.Campaign); err != nil {
+					return err
+				}
+			case m.Campaign == "onboarding_checkin" && spread(m.ID, "survey", 3) == 0:
+				acc, err := t.st.GetAccount(ctx, *m.AccountID)
+				if err != nil {
+					return err
+				}
+				rating := map[string]int{"green": 4 + spread(m.ID, "rating", 2), "yellow": 3 + spread(m.ID, "rating", 2), "red": 1 + spread(m.ID, "rating", 2)}[acc.HealthColor]
+				if rating == 0 {
+					rating = 3
+				}
+				comments := surveyComments[rating]
+				a := store.SurveyAnswer{Key: m.Key, AccountID: *m.AccountID, ContactID: *m.ContactID, Campaign: m.Campaign,
+					Rating: rating, Comment: comments[spread(m.ID, "comment", len(comments))],
+					WantsHelp: acc.HealthColor == "red" || spread(m.ID, "help", 6) == 0, At: now}
+				if _, err := t.st.RecordSurveyAnswer(ctx, &a); err != nil {
+					return err
+				}
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		cursor = page.Next
+	}
+}
+
 // spread is a stable pseudo-random number in [0, n) for an id.
 func spread(id int64, salt string, n int) int {
 	h := fnv.New32a()
@@ -34,6 +96,9 @@ func spread(id int64, salt string, n int) int {
 
 // day does one day's work at now.
 func (t *demoTeam) day(ctx context.Context, now time.Time) error {
+	if err := t.customers(ctx, now); err != nil {
+		return err
+	}
 	if now.After(t.end.AddDate(0, 0, -14)) {
 		// The last fortnight is left for the newcomer: open tasks, some
 		// overdue, health assessments to rate.
