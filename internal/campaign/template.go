@@ -206,12 +206,211 @@ func isControl(line string) bool {
 	return strings.TrimSpace(actionPattern.ReplaceAllString(rest, "")) == ""
 }
 
+// How an action nests: {{if}}, {{range}}, {{with}} (and {{block}},
+// {{define}}) open a structure, {{else}} starts its next branch and {{end}}
+// closes it.
+const (
+	nestNone = iota
+	nestOpen
+	nestElse
+	nestEnd
+)
+
+var actionWord = regexp.MustCompile(`^\{\{-?\s*([a-z]+)\b`)
+
+func nesting(action string) int {
+	m := actionWord.FindStringSubmatch(action)
+	if m == nil {
+		return nestNone
+	}
+	switch m[1] {
+	case "if", "range", "with", "block", "define":
+		return nestOpen
+	case "else":
+		return nestElse
+	case "end":
+		return nestEnd
+	}
+	return nestNone
+}
+
+// balanced reports whether actions form whole structures: each {{else}}
+// and {{end}} belongs to an {{if}}, {{range}} or {{with}} among them, and
+// each of those ends among them. Markup opened and closed around balanced
+// actions is whole in every branch.
+func balanced(actions []string) bool {
+	depth := 0
+	for _, a := range actions {
+		switch nesting(a) {
+		case nestOpen:
+			depth++
+		case nestElse:
+			if depth == 0 {
+				return false
+			}
+		case nestEnd:
+			if depth == 0 {
+				return false
+			}
+			depth--
+		}
+	}
+	return depth == 0
+}
+
+// A token of a block: a control action, or a line's Markdown between its
+// leading and trailing control actions.
+type token struct {
+	line    int      // the line in the block
+	text    string   // the action, or the Markdown (trimmed)
+	kind    string   // "" for an action; "h", "li", "num" or "p" for Markdown
+	actions []string // the actions in text
+}
+
+// lineKind is what a line's Markdown is on its own.
+func lineKind(s string) string {
+	switch {
+	case heading.MatchString(s):
+		return "h"
+	case bullet.MatchString(s):
+		return "li"
+	case numbered.MatchString(s):
+		return "num"
+	}
+	return "p"
+}
+
+// tokenize splits a block's lines into tokens. A line of only control
+// actions is those actions; another line's leading and trailing control
+// actions ({{if .x}}# Heading{{end}}) are tokens of their own when the
+// Markdown between them is balanced, so the line's shape is its
+// Markdown's, in an action as outside one.
+func tokenize(block []string) []token {
+	var toks []token
+	action := func(n int, a string) token { return token{line: n, text: a, actions: []string{a}} }
+	for n, l := range block {
+		line := strings.TrimSpace(l)
+		locs := actionPattern.FindAllStringIndex(line, -1)
+		if isControl(line) {
+			for _, loc := range locs {
+				toks = append(toks, action(n, line[loc[0]:loc[1]]))
+			}
+			continue
+		}
+		// after(i) is where the text after the i-th action starts,
+		// before(i) where the text before it ends.
+		after := func(i int) int {
+			if i < 0 {
+				return 0
+			}
+			return locs[i][1]
+		}
+		before := func(i int) int {
+			if i >= len(locs) {
+				return len(line)
+			}
+			return locs[i][0]
+		}
+		isCtl := func(i int) bool { return controlAction.MatchString(line[locs[i][0]:locs[i][1]]) }
+		lead := 0
+		for lead < len(locs) && isCtl(lead) && strings.TrimSpace(line[after(lead-1):locs[lead][0]]) == "" {
+			lead++
+		}
+		trail := 0
+		for trail < len(locs)-lead && isCtl(len(locs)-1-trail) &&
+			strings.TrimSpace(line[locs[len(locs)-1-trail][1]:before(len(locs)-trail)]) == "" {
+			trail++
+		}
+		// The most leading actions, then the fewest trailing ones, that
+		// leave balanced Markdown; none when no split does.
+		np, ns := 0, 0
+	search:
+		for p := lead; p >= 0; p-- {
+			for s := 0; s <= trail; s++ {
+				mid := line[after(p-1):before(len(locs)-s)]
+				if strings.TrimSpace(mid) != "" && balanced(actionPattern.FindAllString(mid, -1)) {
+					np, ns = p, s
+					break search
+				}
+			}
+		}
+		for _, loc := range locs[:np] {
+			toks = append(toks, action(n, line[loc[0]:loc[1]]))
+		}
+		mid := strings.TrimSpace(line[after(np-1):before(len(locs)-ns)])
+		toks = append(toks, token{line: n, text: mid, kind: lineKind(mid), actions: actionPattern.FindAllString(mid, -1)})
+		for _, loc := range locs[len(locs)-ns:] {
+			toks = append(toks, action(n, line[loc[0]:loc[1]]))
+		}
+	}
+	return toks
+}
+
+// A group is an element of a block — a heading, a list or a paragraph —
+// made of the tokens from..to, which its tags enclose.
+type group struct {
+	from, to int
+	kind     string // "h", "ul", "ol" or "p"
+}
+
+// groups divides a block's tokens into elements. A heading is one on its
+// own; the other Markdown lines next to each other make one list (when
+// they are all items of one kind) or one paragraph, as long as the actions
+// between the element's tags are balanced, so that it opens and closes in
+// the same branch of the template: a paragraph in an {{if}} ends where its
+// {{else}} starts. An element takes in the control actions around it that
+// it can: a {{range}} that builds a list is in the list.
+func groups(toks []token) []group {
+	var gs []group
+	for i := 0; i < len(toks); {
+		a := i // the element's first line
+		for a < len(toks) && toks[a].kind == "" {
+			a++
+		}
+		if a == len(toks) {
+			break
+		}
+		if toks[a].kind == "h" {
+			gs = append(gs, group{a, a, "h"})
+			i = a + 1
+			continue
+		}
+		// The farthest last line, then the earliest start, then the
+		// latest end.
+		best, bestLast := group{from: a, to: a}, -1
+		for from := i; from <= a; from++ {
+			var actions []string
+			last := -1
+			for to := from; to < len(toks) && (toks[to].kind == "" || toks[to].kind == toks[a].kind); to++ {
+				actions = append(actions, toks[to].actions...)
+				if toks[to].kind != "" {
+					last = to
+				}
+				if to >= a && balanced(actions) && (last > bestLast || last == bestLast && from == best.from) {
+					best, bestLast = group{from: from, to: to}, last
+				}
+			}
+		}
+		// A line unbalanced on its own stands alone.
+		best.kind = shapes[toks[a].kind]
+		gs = append(gs, best)
+		i = best.to + 1
+	}
+	return gs
+}
+
+// shapes are the elements the lines of a kind make.
+var shapes = map[string]string{"h": "h", "li": "ul", "num": "ol", "p": "p"}
+
 // convert turns the Markdown body into the plain-text and HTML template
-// sources. Blocks are runs of non-blank lines; a block whose lines (besides
-// control lines such as {{if}} or {{range}}) are all list items is a list,
-// one whose one line starts with # a heading, any other a paragraph whose
-// lines break where the source's do. Each source line stays on its line in
-// the HTML source, so an html/template error names the body's line.
+// sources. Blocks are runs of non-blank lines. In a block, a line starting
+// with # is a heading; the other lines next to each other are a list when
+// they are all list items of one kind, otherwise a paragraph whose lines
+// break where the source's do. Control actions ({{if}}, {{range}}, …) are
+// left out of the shape, so a heading, list or paragraph is the same in an
+// {{if}}, its {{else}} or a {{range}} as outside one, and its tags open and
+// close in the same branch. Each source line stays on its line in the HTML
+// source, so an html/template error names the body's line.
 func convert(body string) (text, htmlSrc string) {
 	lines := strings.Split(strings.TrimRight(body, "\n"), "\n")
 	var tb, hb strings.Builder
@@ -227,74 +426,64 @@ func convert(body string) (text, htmlSrc string) {
 			j++
 		}
 		block := lines[i:j]
-		kind := "p"
-		var content []int
-		for k, l := range block {
-			if !isControl(l) {
-				content = append(content, k)
-			}
+		toks := tokenize(block)
+		// Each token's text and HTML; an action is itself.
+		ts := make([]string, len(toks))
+		hs := make([]string, len(toks))
+		for k, t := range toks {
+			ts[k], hs[k] = t.text, t.text
 		}
-		switch {
-		case len(content) == 0:
-			kind = "control"
-		case allMatch(block, content, bullet):
-			kind = "ul"
-		case allMatch(block, content, numbered):
-			kind = "ol"
-		case len(content) == 1 && heading.MatchString(strings.TrimSpace(block[content[0]])):
-			kind = "h"
+		for _, g := range groups(toks) {
+			last := g.to
+			for toks[last].kind == "" {
+				last--
+			}
+			for k := g.from; k <= g.to; k++ {
+				t := toks[k]
+				if t.kind == "" {
+					continue
+				}
+				ts[k] = inlineText(t.text)
+				switch g.kind {
+				case "ul", "ol":
+					item := bullet
+					if g.kind == "ol" {
+						item = numbered
+					}
+					hs[k] = "<li>" + inlineHTML(item.FindStringSubmatch(t.text)[1]) + "</li>"
+				case "h":
+					m := heading.FindStringSubmatch(t.text)
+					n := strconv.Itoa(len(m[1]) + 1)
+					ts[k] = inlineText(m[2])
+					hs[k] = "<h" + n + ">" + inlineHTML(m[2]) + "</h" + n + ">"
+				default:
+					hs[k] = inlineHTML(t.text)
+					if k != last {
+						hs[k] += "<br>"
+					}
+				}
+			}
+			hs[g.from] = open(g.kind) + hs[g.from]
+			hs[g.to] += close(g.kind)
 		}
-		for k, l := range block {
-			line := strings.TrimSpace(l)
-			control := isControl(l)
-			// Text: a control line leaves no line of its own.
-			if control {
-				tb.WriteString(line)
-			} else {
-				tb.WriteString(inlineText(textLine(kind, line)) + "\n")
+		k := 0
+		for n := range block {
+			// Text: a line of only control actions leaves no line of
+			// its own.
+			text := false
+			for ; k < len(toks) && toks[k].line == n; k++ {
+				tb.WriteString(ts[k])
+				hb.WriteString(hs[k])
+				text = text || toks[k].kind != ""
 			}
-			var h string
-			switch {
-			case control:
-				h = line
-			case kind == "ul" || kind == "ol":
-				item := bullet
-				if kind == "ol" {
-					item = numbered
-				}
-				h = "<li>" + inlineHTML(item.FindStringSubmatch(line)[1]) + "</li>"
-			case kind == "h":
-				m := heading.FindStringSubmatch(line)
-				n := strconv.Itoa(len(m[1]) + 1)
-				h = "<h" + n + ">" + inlineHTML(m[2]) + "</h" + n + ">"
-			default:
-				h = inlineHTML(line)
-				if k != content[len(content)-1] {
-					h += "<br>"
-				}
+			if text {
+				tb.WriteString("\n")
 			}
-			if kind != "control" {
-				if k == 0 {
-					h = open(kind) + h
-				}
-				if k == len(block)-1 {
-					h += close(kind)
-				}
-			}
-			hb.WriteString(h + "\n")
+			hb.WriteString("\n")
 		}
 		i = j
 	}
 	return tb.String(), hb.String()
-}
-
-func allMatch(block []string, content []int, re *regexp.Regexp) bool {
-	for _, k := range content {
-		if !re.MatchString(strings.TrimSpace(block[k])) {
-			return false
-		}
-	}
-	return true
 }
 
 func open(kind string) string {
@@ -315,16 +504,6 @@ func close(kind string) string {
 		return "</p>"
 	}
 	return ""
-}
-
-// textLine is a line as the plain text shows it: a heading without its #s.
-func textLine(kind, line string) string {
-	if kind == "h" {
-		if m := heading.FindStringSubmatch(line); m != nil {
-			return m[2]
-		}
-	}
-	return line
 }
 
 var (

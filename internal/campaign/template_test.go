@@ -208,6 +208,81 @@ func TestNewData(t *testing.T) {
 	}
 }
 
+// A block's Markdown shape holds in every branch of the template: a
+// heading, list or paragraph in an {{if}}, its {{else}} or a {{range}} is
+// what it is outside one, in the text and in the HTML, whose tags open and
+// close in the same branch.
+func TestRenderBlocks(t *testing.T) {
+	type want struct {
+		text string   // before the footer
+		html []string // in the HTML
+	}
+	for _, tc := range []struct {
+		name, body         string
+		hosted, selfHosted want // by the account's deployment
+	}{
+		{"heading in an else after a paragraph", // admin_upkeep.md
+			"{{if eq .account.deployment \"self_hosted\"}}\n# Upgrades\n\nMonthly.\n{{else}}\n# Upgrades\n\nWe upgrade it.\n{{end}}\n\n# Support\n\nAsk.\n",
+			want{"Upgrades\n\nWe upgrade it.\n\nSupport\n\nAsk.\n", []string{"<h2>Upgrades</h2>", "<p>We upgrade it.</p>", "<h2>Support</h2>"}},
+			want{"Upgrades\n\nMonthly.\n\nSupport\n\nAsk.\n", []string{"<h2>Upgrades</h2>", "<p>Monthly.</p>", "<h2>Support</h2>"}}},
+		{"list in an else after a paragraph",
+			"{{if eq .account.deployment \"self_hosted\"}}\nUpgrade monthly.\n{{else}}\n- We upgrade it\n- You read the notes\n{{end}}\n",
+			want{"- We upgrade it\n- You read the notes\n", []string{"<ul><li>We upgrade it</li>\n<li>You read the notes</li></ul>"}},
+			want{"Upgrade monthly.\n", []string{"<p>Upgrade monthly.</p>"}}},
+		{"a paragraph opened in an if that a later block closes",
+			"Hi,\n{{if eq .account.deployment \"self_hosted\"}}\nUpgrade monthly.\n\n{{end}}\nThanks\n",
+			want{"Hi,\nThanks\n", []string{"<p>Hi,</p>", "<p>Thanks</p>"}},
+			want{"Hi,\nUpgrade monthly.\n\nThanks\n", []string{"<p>Hi,</p>", "<p>Upgrade monthly.</p>", "<p>Thanks</p>"}}},
+		{"heading on the if's line",
+			"{{if eq .account.deployment \"self_hosted\"}}# Upgrades{{end}}\n{{with .usage.month}}## {{.}}{{end}}\nText.\n",
+			want{"February 2026\nText.\n", []string{"<h3>February 2026</h3>\n<p>Text.</p>"}},
+			want{"Upgrades\nFebruary 2026\nText.\n", []string{"<h2>Upgrades</h2>\n<h3>February 2026</h3>\n<p>Text.</p>"}}},
+		{"heading above a paragraph, no blank line",
+			"# Title\nBody {{.account.name}}.\n",
+			want{"Title\nBody Acme.\n", []string{"<h2>Title</h2>\n<p>Body Acme.</p>"}},
+			want{"Title\nBody Acme.\n", []string{"<h2>Title</h2>\n<p>Body Acme.</p>"}}},
+		{"a list built by a range on one line",
+			"{{range .usage.top_features}}- {{.name}}{{end}}\n",
+			want{"- A- B\n", []string{"<ul><li>A</li><li>B</li></ul>"}},
+			want{"- A- B\n", []string{"<ul><li>A</li><li>B</li></ul>"}}},
+		{"a list built by a range",
+			"Top:\n\n{{range .usage.top_features}}\n- {{.name}}\n{{end}}\n",
+			want{"Top:\n\n- A\n- B\n", []string{"<ul>\n<li>A</li>\n\n<li>B</li>\n</ul>"}},
+			want{"Top:\n\n- A\n- B\n", []string{"<ul>\n<li>A</li>\n\n<li>B</li>\n</ul>"}}},
+		{"an if and its else inside a paragraph",
+			"Thanks,\n{{if eq .account.deployment \"self_hosted\"}}\nSam\n{{else}}\nThe team\n{{end}}\n",
+			want{"Thanks,\nThe team\n", []string{"<p>Thanks,<br>\n\nThe team\n</p>"}},
+			want{"Thanks,\nSam\n", []string{"<p>Thanks,<br>\n\nSam<br>\n</p>"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tpl := compile(t, "Hi", tc.body)
+			for dep, want := range map[string]want{"cloud": tc.hosted, "self_hosted": tc.selfHosted} {
+				in := campaign.SampleInput(traitKeys)
+				in.Account.Name, in.Account.Deployment = "Acme", dep
+				in.Usage.TopFeatures = []campaign.FeatureUse{{Name: "A", Users: 2}, {Name: "B", Users: 1}}
+				got, err := tpl.Render(campaign.NewData(in))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if text, _, _ := strings.Cut(got.Text, "\n\n--\n"); text+"\n" != want.text {
+					t.Errorf("%s: text:\n%s\nwant:\n%s", dep, text, want.text)
+				}
+				for _, w := range want.html {
+					if !strings.Contains(got.HTML, w) {
+						t.Errorf("%s: HTML lacks %q:\n%s", dep, w, got.HTML)
+					}
+				}
+				body, _, _ := strings.Cut(got.HTML, "<p style=")
+				for _, tag := range []string{"p", "ul", "ol", "h2", "h3", "h4"} {
+					if o, c := strings.Count(body, "<"+tag+">"), strings.Count(body, "</"+tag+">"); o != c {
+						t.Errorf("%s: %d <%s> and %d </%s>:\n%s", dep, o, tag, c, tag, got.HTML)
+					}
+				}
+			}
+		})
+	}
+}
+
 // No body makes Compile or Render panic, and a merge field never reaches
 // the HTML unescaped.
 func FuzzTemplate(f *testing.F) {

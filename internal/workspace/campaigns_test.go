@@ -165,6 +165,18 @@ func TestDefaultCampaignsRender(t *testing.T) {
 			if strings.Contains(got.Text, "\n\n\n") || strings.Contains(got.HTML, "<p></p>") || strings.Contains(got.HTML, "<li></li>") {
 				t.Errorf("%s for %s leaves gaps:\n%s\n%s", tpl.Key, name, got.Text, got.HTML)
 			}
+			// Markdown in an {{if}} is Markdown still: no "# " or "- "
+			// left in a paragraph, no heading marks in the text.
+			for _, leak := range []string{"<p># ", "<p>- ", "<br>\n- ", "<br>\n# ", "<p>1. "} {
+				if strings.Contains(got.HTML, leak) {
+					t.Errorf("%s for %s: Markdown left in the HTML (%q):\n%s", tpl.Key, name, leak, got.HTML)
+				}
+			}
+			for _, line := range strings.Split(got.Text, "\n") {
+				if strings.HasPrefix(line, "#") {
+					t.Errorf("%s for %s: heading mark left in the text: %q", tpl.Key, name, line)
+				}
+			}
 			if name == "self-hosted, behind, no sender" && !strings.Contains(got.Text, "The Technical Advisory team") {
 				t.Errorf("%s without a sender is signed by nobody:\n%s", tpl.Key, got.Text)
 			}
