@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,7 +39,9 @@ import (
 //	go test -run '^$' -bench Memory -benchtime 1x -timeout 60m ./internal/engine/
 //
 // TEND_BENCH_ACCOUNTS, TEND_BENCH_USERS and TEND_BENCH_DAYS change the
-// size.
+// size; TEND_BENCH_HEAPPROFILE names a file to write the heap profile to at
+// the moment of measurement (go tool pprof -sample_index=inuse_space). The
+// progress every 30 days goes to stderr as well.
 func BenchmarkMemory(b *testing.B) {
 	nAccounts := envSize(b, "TEND_BENCH_ACCOUNTS", 100_000)
 	nUsers := envSize(b, "TEND_BENCH_USERS", 10_000_000)
@@ -174,6 +177,7 @@ func runMemory(b *testing.B, nAccounts, nUsers, nDays int) {
 
 	began := time.Now()
 	events := 0
+	var inFlush time.Duration
 	for d := range nDays {
 		day := start.AddDate(0, 0, d)
 		weekend := day.Weekday() == time.Saturday || day.Weekday() == time.Sunday
@@ -210,13 +214,24 @@ func runMemory(b *testing.B, nAccounts, nUsers, nDays int) {
 		}
 		u.mu.Unlock()
 		now = day.AddDate(0, 0, 1).Add(5 * time.Minute)
+		flushed := time.Now()
 		if err := u.Flush(ctx); err != nil {
 			b.Fatal(err)
 		}
+		inFlush += time.Since(flushed)
 		if d%30 == 29 || d == nDays-1 {
-			b.Logf("day %d: %d events, %d users, %v", d+1, events, next, time.Since(began).Round(time.Second))
+			// Also on stderr as it happens: a benchmark's log is printed
+			// only when it ends, and a full-size run takes hours.
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			line := fmt.Sprintf("day %d: %d events, %d users, %v (flushes %v), heap in use %.0f MiB, RSS %.0f MiB (peak %.0f MiB)",
+				d+1, events, next, time.Since(began).Round(time.Second), inFlush.Round(time.Second),
+				float64(ms.HeapInuse)/(1<<20), float64(procStatus("VmRSS"))/(1<<10), float64(procStatus("VmHWM"))/(1<<10))
+			b.Log(line)
+			fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format(time.TimeOnly), line)
 		}
 	}
+	b.ReportMetric(time.Since(began).Seconds(), "build-s")
 	ordinal = nil
 	runtime.GC()
 	runtime.GC()
@@ -224,6 +239,20 @@ func runMemory(b *testing.B, nAccounts, nUsers, nDays int) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	rss, hwm := procStatus("VmRSS"), procStatus("VmHWM")
+	if path := os.Getenv("TEND_BENCH_HEAPPROFILE"); path != "" {
+		// Here, not with -memprofile: that one is written after the
+		// benchmark returns, when the engine is garbage.
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-MiB")
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heapinuse-MiB")
 	b.ReportMetric(float64(rss)/(1<<10), "rss-MiB")
