@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -39,18 +38,9 @@ type Account struct {
 
 	features map[string]*feature
 
-	// gen counts changes to the days' users; monthCache keeps the last
-	// complete month's MAU for the gen it was counted at. A complete month
-	// changes only with a late event, and recounting it — a union of some
-	// 30 days — was most of Compute's cost.
-	gen        uint64
-	monthCache struct {
-		sync.Mutex
-		month Month
-		gen   uint64
-		n     int
-		ok    bool
-	}
+	// recent is each user's latest active day and latest day in an earlier
+	// month, kept with the days, from which Compute counts the windows.
+	recent recentUsers
 }
 
 // NewAccount returns an empty index whose days are calendar days in loc, the
@@ -80,15 +70,15 @@ func (a *Account) DayOf(t time.Time) Day { return DayOf(t, a.Location()) }
 // already counted on that local day.
 func (a *Account) Add(ordinal uint32, at time.Time) bool {
 	a.notePing(at)
-	return a.addOnDay(a.DayOf(at), ordinal)
+	d := a.DayOf(at)
+	if !a.addOnDay(d, ordinal) {
+		return false
+	}
+	a.recent.note(ordinal, d)
+	return true
 }
 
-func (a *Account) addOnDay(d Day, ordinal uint32) (added bool) {
-	defer func() {
-		if added {
-			a.gen++
-		}
-	}()
+func (a *Account) addOnDay(d Day, ordinal uint32) bool {
 	if bm := a.live[d]; bm != nil {
 		return bm.CheckedAdd(ordinal)
 	}
@@ -147,10 +137,40 @@ func (a *Account) view(d Day) *roaring.Bitmap {
 
 // DAU returns the number of distinct users active on local day d.
 func (a *Account) DAU(d Day) int {
-	if bm := a.view(d); bm != nil {
+	if bm := a.live[d]; bm != nil {
 		return int(bm.GetCardinality())
 	}
+	if i, ok := a.sealed.find(d); ok {
+		return encodedCardinality(a.sealed.bytes(i))
+	}
 	return 0
+}
+
+// sumDAU returns the sum of DAU over the days from through to, both
+// included, reading sealed days' counts from their headers.
+func (a *Account) sumDAU(from, to Day) int {
+	if to < from {
+		return 0
+	}
+	sum := 0
+	if span := int64(to) - int64(from) + 1; span < int64(len(a.live)) {
+		for d := from; d <= to; d++ {
+			if bm := a.live[d]; bm != nil {
+				sum += int(bm.GetCardinality())
+			}
+		}
+	} else {
+		for d, bm := range a.live {
+			if d >= from && d <= to {
+				sum += int(bm.GetCardinality())
+			}
+		}
+	}
+	lo, _ := a.sealed.find(from)
+	for i := lo; i < len(a.sealed.days) && a.sealed.days[i] <= to; i++ {
+		sum += encodedCardinality(a.sealed.bytes(i))
+	}
+	return sum
 }
 
 // MAU returns the number of distinct users active on any day of calendar
@@ -187,20 +207,6 @@ func cardinality(bms []*roaring.Bitmap) int {
 		return int(bms[0].OrCardinality(bms[1]))
 	}
 	return int(roaring.FastOr(bms...).GetCardinality())
-}
-
-// monthMAU returns month m's MAU, counted by count unless the cache holds it
-// for the account as it is. Readers may run concurrently; the cache has its
-// own lock.
-func (a *Account) monthMAU(m Month, count func() int) int {
-	c := &a.monthCache
-	c.Lock()
-	defer c.Unlock()
-	if c.ok && c.month == m && c.gen == a.gen {
-		return c.n
-	}
-	c.month, c.gen, c.n, c.ok = m, a.gen, count(), true
-	return c.n
 }
 
 // between returns the read-only bitmaps of the days in [from, to].
@@ -306,7 +312,10 @@ func decode(blob []byte) (bm *roaring.Bitmap, err error) {
 
 // orInto unions bm, which the account may keep, into day d.
 func (a *Account) orInto(d Day, bm *roaring.Bitmap) {
-	a.gen++
+	bm.Iterate(func(o uint32) bool {
+		a.recent.note(o, d)
+		return true
+	})
 	if cur := a.live[d]; cur != nil {
 		cur.Or(bm)
 		return
@@ -371,6 +380,7 @@ func (a *Account) Compact(before Day) error {
 		blobs[i] = b
 	}
 	a.sealed.rebuild(seal, blobs)
+	a.recent.clip()
 	for _, d := range seal {
 		delete(a.live, d)
 	}
@@ -391,7 +401,7 @@ func (a *Account) Compact(before Day) error {
 // loads older days back with UnmarshalDay when it draws a year of chart. The
 // first ping and feature first uses are kept.
 func (a *Account) Forget(before Day) {
-	a.gen++
+	a.recent.forget(before)
 	for d := range a.live {
 		if d < before {
 			delete(a.live, d)

@@ -88,5 +88,7 @@
 // the 1 GB target, while the at most 62 days Compute reads (Horizon) do, at
 // 0.57 GB; older days live in the store and come back for charts. Ordinals
 // cost about 90 bytes per user with 25-byte ids, and a feature first use
-// about 55 bytes per user and feature.
+// about 55 bytes per user and feature. Each account also keeps 8 bytes per
+// user active since the last Forget (their latest day, and their latest day
+// in an earlier month), from which Compute counts the windows.
 package usage

@@ -59,41 +59,73 @@ type Metrics struct {
 // Compute returns the account's metrics at now, given its licensed seats.
 // Days and months are the account's local ones (NewAccount's zone), so the
 // zone cannot disagree between the days stored and the windows read. It reads
-// only the days from Horizon(now) through today.
+// only the days from Horizon(now) through today: their counts for DAU and
+// the 28-day mean, and for the distinct users of the windows each user's
+// latest days, kept as the days are added (recentUsers), so that it costs a
+// pass over the users active since the horizon rather than unions of day
+// bitmaps. When an event lies after today it unions the days instead.
 func Compute(a *Account, seats int, now time.Time) Metrics {
 	today := a.DayOf(now)
 	month := today.Month()
-	from := a.Horizon(now)
+	m := Metrics{
+		AsOf:      now,
+		Today:     today,
+		Month:     month,
+		LastMonth: month - 1,
+		Seats:     seats,
+	}
+	if c, ok := a.recent.count(today); ok {
+		m.Active7, m.Active30, m.MonthToDate, m.LastMonthMAU = c.active7, c.active30, c.monthToDate, c.lastMonth
+	} else {
+		c := a.unionCounts(a.Horizon(now), today)
+		m.Active7, m.Active30, m.MonthToDate, m.LastMonthMAU = c.active7, c.active30, c.monthToDate, c.lastMonth
+	}
+	m.DAU = a.DAU(today)
+	sum := a.sumDAU(today-UsageScoreDays, today-1)
+	m.AvgDAU28 = float64(sum) / UsageScoreDays
+	if m.LastMonthMAU > 0 {
+		// One division of exact integers, so that a score of exactly 0.3 is
+		// the float64 nearest 0.3 and compares ≥ 0.3 as the handbook means;
+		// AvgDAU28 / LastMonthMAU would round twice.
+		m.UsageScore = ratio(sum, UsageScoreDays*m.LastMonthMAU)
+	}
+	if seats > 0 {
+		m.LastMonthMAUOverSeats = ratio(m.LastMonthMAU, seats)
+		m.SeatUtilization = ratio(m.Active30, seats)
+	}
+	if t, ok := a.FirstPing(); ok {
+		m.FirstPing = &t
+	}
+	return m
+}
+
+// unionCounts counts the windows' distinct users at today by unioning the
+// day bitmaps from (the horizon) through today: the way to count when the
+// per-user table cannot (recentUsers.count), and the definition it must
+// agree with.
+func (a *Account) unionCounts(from, today Day) counts {
+	month := today.Month()
 	// Fetch each day once: a sealed day costs a decode, and the windows
 	// below overlap.
 	days := make([]*roaring.Bitmap, today-from+1)
 	for d := from; d <= today; d++ {
 		days[d-from] = a.view(d)
 	}
-	users := func(first, last Day) int {
-		var bms []*roaring.Bitmap
-		for _, bm := range days[first-from : last-from+1] {
-			if bm != nil {
-				bms = append(bms, bm)
-			}
+	var c counts
+	var bms []*roaring.Bitmap
+	for _, bm := range days[(month-1).First()-from : (month-1).Last()-from+1] {
+		if bm != nil {
+			bms = append(bms, bm)
 		}
-		return cardinality(bms)
 	}
-	m := Metrics{
-		AsOf:         now,
-		Today:        today,
-		Month:        month,
-		LastMonth:    month - 1,
-		LastMonthMAU: a.monthMAU(month-1, func() int { return users((month - 1).First(), (month - 1).Last()) }),
-		Seats:        seats,
-	}
+	c.lastMonth = cardinality(bms)
 	// The windows ending today nest: count the latest-starting one, then
 	// extend its union day by day back to the next start, so each day's
 	// bitmap is unioned once rather than once per window.
 	windows := []struct {
 		start Day
 		n     *int
-	}{{today - ShortWindow + 1, &m.Active7}, {month.First(), &m.MonthToDate}, {today - LongWindow + 1, &m.Active30}}
+	}{{today - ShortWindow + 1, &c.active7}, {month.First(), &c.monthToDate}, {today - LongWindow + 1, &c.active30}}
 	slices.SortStableFunc(windows, func(x, y struct {
 		start Day
 		n     *int
@@ -126,30 +158,7 @@ func Compute(a *Account, seats int, now time.Time) Metrics {
 			*w.n = int(union.GetCardinality())
 		}
 	}
-	if bm := days[today-from]; bm != nil {
-		m.DAU = int(bm.GetCardinality())
-	}
-	sum := 0
-	for d := today - UsageScoreDays; d < today; d++ {
-		if bm := days[d-from]; bm != nil {
-			sum += int(bm.GetCardinality())
-		}
-	}
-	m.AvgDAU28 = float64(sum) / UsageScoreDays
-	if m.LastMonthMAU > 0 {
-		// One division of exact integers, so that a score of exactly 0.3 is
-		// the float64 nearest 0.3 and compares ≥ 0.3 as the handbook means;
-		// AvgDAU28 / LastMonthMAU would round twice.
-		m.UsageScore = ratio(sum, UsageScoreDays*m.LastMonthMAU)
-	}
-	if seats > 0 {
-		m.LastMonthMAUOverSeats = ratio(m.LastMonthMAU, seats)
-		m.SeatUtilization = ratio(m.Active30, seats)
-	}
-	if t, ok := a.FirstPing(); ok {
-		m.FirstPing = &t
-	}
-	return m
+	return c
 }
 
 // Horizon returns the earliest day Compute reads at now: the first day of

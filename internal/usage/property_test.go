@@ -96,7 +96,10 @@ func (n *naive) metrics(now time.Time, seats int) utilization {
 // TestAgreesWithNaiveSets drives random events through Ordinals and Account,
 // with sealing, blob round trips and merges mixed in, and checks every metric
 // and series against the naive model, across zones with DST, half-hour and
-// quarter-hour offsets.
+// quarter-hour offsets. Half the iterations have events up to two days after
+// now, which Compute must leave out of windows ending today (it then unions
+// the days); in the other half it counts from the per-user table, and that
+// must agree too.
 func TestAgreesWithNaiveSets(t *testing.T) {
 	t.Parallel()
 	zones := []*time.Location{time.UTC}
@@ -108,12 +111,17 @@ func TestAgreesWithNaiveSets(t *testing.T) {
 		iterations = 40
 	}
 	r := rand.New(rand.NewPCG(2026, 3))
+	fromTable := 0
 	for it := range iterations {
 		loc := zones[r.IntN(len(zones))]
 		now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.Int64N(int64(4 * 365 * 24 * time.Hour))))
 		seats := r.IntN(60) - 5
 		users := 1 + r.IntN(60)
 		events := r.IntN(600)
+		ahead := time.Duration(0)
+		if r.IntN(2) == 0 {
+			ahead = 2 * 24 * time.Hour
+		}
 		name := fmt.Sprintf("iteration %d (%s, now %s, %d users, %d events, %d seats)", it, loc, now.In(loc).Format(time.RFC3339), users, events, seats)
 
 		var ords Ordinals
@@ -122,8 +130,9 @@ func TestAgreesWithNaiveSets(t *testing.T) {
 		a, b := NewAccount(loc), NewAccount(loc)
 		for e := range events {
 			id := fmt.Sprintf("user-%d", r.IntN(users))
-			// From 100 days before now to two days after (clock skew).
-			at := now.Add(time.Duration(r.Int64N(int64(102*24*time.Hour))) - 100*24*time.Hour)
+			// From 100 days before now to now, or to two days after (clock
+			// skew).
+			at := now.Add(time.Duration(r.Int64N(int64(100*24*time.Hour+ahead))) - 100*24*time.Hour)
 			ord, _, err := ords.Ordinal(id)
 			if err != nil {
 				t.Fatal(err)
@@ -170,6 +179,12 @@ func TestAgreesWithNaiveSets(t *testing.T) {
 		if want := model.metrics(now, seats); !sameUtilization(got, want) {
 			t.Fatalf("%s:\n got %v\nwant %v", name, got, want)
 		}
+		if c, ok := a.recent.count(a.DayOf(now)); ok {
+			fromTable++
+			if u := a.unionCounts(a.Horizon(now), a.DayOf(now)); c != u {
+				t.Fatalf("%s: the per-user table counts %+v, the union of the days %+v", name, c, u)
+			}
+		}
 		first, ok := a.FirstPing()
 		if ok != !model.first.IsZero() || (ok && !first.Equal(model.first)) {
 			t.Fatalf("%s: FirstPing %v %v, naive %v", name, first, ok, model.first)
@@ -196,5 +211,8 @@ func TestAgreesWithNaiveSets(t *testing.T) {
 		if days := a.Days(); len(days) > 0 && days[0] < a.Horizon(now) {
 			t.Fatalf("%s: Forget kept day %s before the horizon %s", name, days[0], a.Horizon(now))
 		}
+	}
+	if fromTable < iterations/3 {
+		t.Errorf("Compute counted from the per-user table in %d of %d iterations; the test means to check it in about half", fromTable, iterations)
 	}
 }
