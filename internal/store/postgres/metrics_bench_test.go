@@ -57,16 +57,29 @@ func BenchmarkMetricsVsSQL(b *testing.B) {
 	ev := generateEvents(nEvents, nAccounts, nUsers, now)
 	b.Logf("generated %d events, %d accounts, %d users in %v", nEvents, nAccounts, nUsers, time.Since(start).Round(time.Millisecond))
 
-	// Tend: one index per account, fed event by event as ingestion does.
+	// Tend: one index per account, fed event by event as ingestion does,
+	// with the workspace's user ordinals as the engine has them (one
+	// counter for all accounts, so an account's users are scattered over
+	// the whole range). Then what the engine's flush does when a day
+	// starts: seal the days before today and forget those before the
+	// horizon, so that Compute reads the structures the engine keeps.
 	start = time.Now()
 	accounts := make([]*usage.Account, nAccounts)
 	for i := range accounts {
 		accounts[i] = usage.NewAccount(loc)
 	}
 	for i := range ev.account {
-		accounts[ev.account[i]].Add(ev.ordinal[i], time.Unix(ev.ts[i], 0))
+		accounts[ev.account[i]].Add(uint32(ev.user[i]), time.Unix(ev.ts[i], 0))
 	}
-	b.Logf("load tend: %v", time.Since(start).Round(time.Millisecond))
+	b.Logf("load tend (Add): %v", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	for _, a := range accounts {
+		if err := a.Compact(a.DayOf(now)); err != nil {
+			b.Fatal(err)
+		}
+		a.Forget(a.Horizon(now))
+	}
+	b.Logf("compact and forget: %v", time.Since(start).Round(time.Millisecond))
 
 	// PostgreSQL: a plain events table indexed for per-account time ranges,
 	// and the accounts with their seats for the ratios.
@@ -151,12 +164,11 @@ func metricsBenchDB(b *testing.B, raw string) *pgx.Conn {
 }
 
 // benchEvents are the raw events, column by column: account ids from 0,
-// user ids from 0 (global), the user's ordinal within its account, and
-// the time in Unix seconds. seats is per account.
+// user ids from 0 (global, and Tend's ordinals), and the time in Unix
+// seconds. seats is per account.
 type benchEvents struct {
 	account []int32
 	user    []int32
-	ordinal []uint32
 	ts      []int64
 	seats   []int
 }
@@ -173,7 +185,6 @@ const benchHistory = 396 * 24 * time.Hour
 func generateEvents(nEvents, nAccounts, nUsers int, now time.Time) *benchEvents {
 	rng := randv2.New(randv2.NewPCG(20260317, 3))
 	userAccount := make([]int32, nUsers)
-	userOrdinal := make([]uint32, nUsers)
 	members := make([]uint32, nAccounts)
 	for u := range nUsers {
 		a := u // the first nAccounts users give every account one
@@ -182,13 +193,11 @@ func generateEvents(nEvents, nAccounts, nUsers int, now time.Time) *benchEvents 
 			a = int(float64(nAccounts) * r * r)
 		}
 		userAccount[u] = int32(a)
-		userOrdinal[u] = members[a]
 		members[a]++
 	}
 	ev := &benchEvents{
 		account: make([]int32, nEvents),
 		user:    make([]int32, nEvents),
-		ordinal: make([]uint32, nEvents),
 		ts:      make([]int64, nEvents),
 		seats:   make([]int, nAccounts),
 	}
@@ -211,7 +220,6 @@ func generateEvents(nEvents, nAccounts, nUsers int, now time.Time) *benchEvents 
 		age := span * math.Pow(rng.Float64(), 1.5)
 		ev.account[i] = userAccount[u]
 		ev.user[i] = int32(u)
-		ev.ordinal[i] = userOrdinal[u]
 		ev.ts[i] = end - int64(age)
 	}
 	return ev
