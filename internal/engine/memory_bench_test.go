@@ -40,8 +40,8 @@ import (
 //
 // TEND_BENCH_ACCOUNTS, TEND_BENCH_USERS and TEND_BENCH_DAYS change the
 // size; TEND_BENCH_HEAPPROFILE names a file to write the heap profile to at
-// the moment of measurement (go tool pprof -sample_index=inuse_space). The
-// progress every 30 days goes to stderr as well.
+// each measurement (go tool pprof -sample_index=inuse_space). The progress
+// at each month end goes to stderr as well.
 func BenchmarkMemory(b *testing.B) {
 	nAccounts := envSize(b, "TEND_BENCH_ACCOUNTS", 100_000)
 	nUsers := envSize(b, "TEND_BENCH_USERS", 10_000_000)
@@ -240,6 +240,7 @@ func runMemory(b *testing.B, nAccounts, nUsers, nDays int) {
 				heap, float64(procStatus("VmRSS"))/(1<<10), float64(procStatus("VmHWM"))/(1<<10))
 			b.Log(line)
 			fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format(time.TimeOnly), line)
+			writeHeapProfile(b)
 		}
 	}
 	b.ReportMetric(monthEnd, "monthend-heap-MiB")
@@ -252,20 +253,7 @@ func runMemory(b *testing.B, nAccounts, nUsers, nDays int) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	rss, hwm := procStatus("VmRSS"), procStatus("VmHWM")
-	if path := os.Getenv("TEND_BENCH_HEAPPROFILE"); path != "" {
-		// Here, not with -memprofile: that one is written after the
-		// benchmark returns, when the engine is garbage.
-		f, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-			b.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	writeHeapProfile(b)
 	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-MiB")
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heapinuse-MiB")
 	b.ReportMetric(float64(rss)/(1<<10), "rss-MiB")
@@ -275,6 +263,27 @@ func runMemory(b *testing.B, nAccounts, nUsers, nDays int) {
 	b.Logf("%d accounts, %d users (%d seen), %d days, %d events: heap %.0f MiB (largest at a month end %.0f MiB), RSS %.0f MiB (peak %.0f MiB), built in %v",
 		nAccounts, nUsers, next, nDays, events, float64(ms.HeapAlloc)/(1<<20), monthEnd, float64(rss)/(1<<10), float64(hwm)/(1<<10), built.Round(time.Second))
 	runtime.KeepAlive(u)
+}
+
+// writeHeapProfile writes the heap profile to the file TEND_BENCH_HEAPPROFILE
+// names, if any, replacing the last one: each month end's while the
+// benchmark runs, the end's at the end. Not -memprofile: that one is written
+// after the benchmark returns, when the engine is garbage.
+func writeHeapProfile(b *testing.B) {
+	path := os.Getenv("TEND_BENCH_HEAPPROFILE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // procStatus reads a size in KiB from /proc/self/status; 0 where there is
