@@ -31,9 +31,15 @@ type UsageConfig struct {
 	Logger    *slog.Logger
 	// Now is the engine's clock.
 	Now func() time.Time
-	// FlushEvery is how often derived state is saved and computed traits
-	// are written: the bound on "an event shows in the metrics" (default 1 s).
+	// FlushEvery is how often the computed traits are written, with the
+	// feature first uses, first pings and signals: the bound on "an event
+	// shows in the metrics" (default 1 s).
 	FlushEvery time.Duration
+	// SaveEvery is how often the day bitmaps are saved with the watermark
+	// (default 10 s, and never more often than FlushEvery): what a restart
+	// replays from the raw events. Saving them is most of a flush's work
+	// when events are spread over many days.
+	SaveEvery time.Duration
 }
 
 // Usage turns product events into per-account usage: it commits each
@@ -153,6 +159,10 @@ func NewUsage(ctx context.Context, cfg UsageConfig) (*Usage, error) {
 	if cfg.FlushEvery <= 0 {
 		cfg.FlushEvery = time.Second
 	}
+	if cfg.SaveEvery <= 0 {
+		cfg.SaveEvery = 10 * time.Second
+	}
+	cfg.SaveEvery = max(cfg.SaveEvery, cfg.FlushEvery)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -352,6 +362,15 @@ func (u *Usage) prepare(ctx context.Context, source store.WriteKey, b ingest.Bat
 }
 
 // run is the committer and the flush loop.
+//
+// Committing is a pipeline of two goroutines: this one gathers the queued
+// requests into a group and stores it (AppendEvents), and apply links the
+// group's users, applies its events to the live state and answers its
+// requests, while this one stores the next group. Both stages keep the
+// groups' order, so events are applied in the order of their sequence
+// numbers, and a request is answered only once its events are committed
+// and applied. Requests that queue while a group is stored make the next
+// group larger, so a busy engine commits fewer, bigger transactions.
 func (u *Usage) run(ctx context.Context) {
 	defer close(u.done)
 	// The flush runs beside the committer, so that commits do not wait
@@ -361,21 +380,35 @@ func (u *Usage) run(ctx context.Context) {
 		defer close(flushed)
 		tick := time.NewTicker(u.cfg.FlushEvery)
 		defer tick.Stop()
+		last := time.Now()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				if err := u.Flush(ctx); err != nil && ctx.Err() == nil {
+				days := time.Since(last) >= u.cfg.SaveEvery-u.cfg.FlushEvery/2
+				if err := u.flush(ctx, days); err != nil && ctx.Err() == nil {
 					u.log.Error("usage: flush", "err", err)
+				} else if days {
+					last = time.Now()
 				}
 			}
+		}
+	}()
+	stored := make(chan *storedGroup, 1)
+	applied := make(chan struct{})
+	go func() {
+		defer close(applied)
+		for g := range stored {
+			u.apply(ctx, g)
 		}
 	}()
 	for {
 		select {
 		case <-ctx.Done():
-			u.drain()
+			u.drain(stored)
+			close(stored)
+			<-applied
 			<-flushed
 			if err := u.Flush(context.Background()); err != nil {
 				u.log.Error("usage: last flush", "err", err)
@@ -394,42 +427,58 @@ func (u *Usage) run(ctx context.Context) {
 					break more
 				}
 			}
-			u.commit(ctx, group)
+			stored <- u.store(ctx, group)
 		}
 	}
 }
 
-// drain answers the requests still queued at shutdown.
-func (u *Usage) drain() {
+// drain stores the requests still queued at shutdown.
+func (u *Usage) drain(stored chan<- *storedGroup) {
 	for {
 		select {
 		case r := <-u.requests:
-			u.commit(context.Background(), []*ingestRequest{r})
+			stored <- u.store(context.Background(), []*ingestRequest{r})
 		default:
 			return
 		}
 	}
 }
 
-// commit stores a group of requests' events in one transaction, then
-// applies them and answers each request.
-func (u *Usage) commit(ctx context.Context, group []*ingestRequest) {
-	var evs []store.Event
-	var ders []derived
-	var rejections []store.Rejection
+// storedGroup is a group of requests whose events the store has been
+// asked to commit: what apply needs to finish them.
+type storedGroup struct {
+	group      []*ingestRequest
+	evs        []store.Event
+	ders       []derived
+	rejections []store.Rejection
+	res        store.AppendResult
+	err        error
+}
+
+// store commits a group of requests' events in one transaction.
+func (u *Usage) store(ctx context.Context, group []*ingestRequest) *storedGroup {
+	g := &storedGroup{group: group}
 	if len(group) == 1 {
-		evs, ders, rejections = group[0].events, group[0].derived, group[0].rejections
+		g.evs, g.ders, g.rejections = group[0].events, group[0].derived, group[0].rejections
 	} else {
 		n := 0
 		for _, r := range group {
 			n += len(r.events)
 		}
-		evs, ders = make([]store.Event, 0, n), make([]derived, 0, n)
+		g.evs, g.ders = make([]store.Event, 0, n), make([]derived, 0, n)
 		for _, r := range group {
-			evs, ders = append(evs, r.events...), append(ders, r.derived...)
-			rejections = append(rejections, r.rejections...)
+			g.evs, g.ders = append(g.evs, r.events...), append(g.ders, r.derived...)
+			g.rejections = append(g.rejections, r.rejections...)
 		}
 	}
+	g.res, g.err = u.st.AppendEvents(ctx, g.evs)
+	return g
+}
+
+// apply finishes a stored group: it writes the links its calls make and
+// its rejections, applies its events and answers each request.
+func (u *Usage) apply(ctx context.Context, g *storedGroup) {
+	group, evs, ders, res := g.group, g.evs, g.ders, g.res
 	answer := func(err error, perReq []IngestResult) {
 		for i, r := range group {
 			var res IngestResult
@@ -439,9 +488,8 @@ func (u *Usage) commit(ctx context.Context, group []*ingestRequest) {
 			r.result <- ingestResult{res, err}
 		}
 	}
-	res, err := u.st.AppendEvents(ctx, evs)
-	if err != nil {
-		answer(err, nil)
+	if g.err != nil {
+		answer(g.err, nil)
 		return
 	}
 	// Count per request: the store reports accepted indexes over the
@@ -469,8 +517,8 @@ func (u *Usage) commit(ctx context.Context, group []*ingestRequest) {
 			cached = nil
 		}
 	}
-	if len(rejections) > 0 {
-		if err := u.st.AddRejections(ctx, rejections); err != nil {
+	if len(g.rejections) > 0 {
+		if err := u.st.AddRejections(ctx, g.rejections); err != nil {
 			u.log.Error("usage: record rejections", "err", err)
 		}
 	}
@@ -542,10 +590,13 @@ func (u *Usage) linksToWrite(evs []store.Event, ders []derived, accepted []int, 
 // linkContacts links identified users to the contact with their email on
 // their account (issue 3: "an identify with an email that matches a contact
 // links them"). Only links that tell the store something new come here,
-// so the account's contacts are read per call group.
+// so the contacts of their accounts are read in one call per group.
 func (u *Usage) linkContacts(ctx context.Context, links []store.UserLink, ords map[string]uint32) {
-	contacts := map[int64][]account.Contact{}
+	accounts := make([]int64, len(links)) // the account of each link with an email
+	var ask []int64
+	asked := map[int64]bool{}
 	linked := map[string]int64{} // by earlier links of the same group
+	u.mu.RLock()
 	for i, l := range links {
 		if l.AccountID != nil {
 			linked[l.Key] = *l.AccountID
@@ -555,22 +606,27 @@ func (u *Usage) linkContacts(ctx context.Context, links []store.UserLink, ords m
 		}
 		id, ok := linked[l.Key]
 		if !ok {
-			u.mu.RLock()
 			id = u.users.get(ords[l.Key])
-			u.mu.RUnlock()
 		}
-		if id == 0 {
-			continue
-		}
-		cs, ok := contacts[id]
-		if !ok {
-			var err error
-			if cs, err = u.st.ListContacts(ctx, id); err != nil {
-				u.log.Warn("usage: contacts for linking", "account", id, "err", err)
+		if id != 0 {
+			accounts[i] = id
+			if !asked[id] {
+				asked[id] = true
+				ask = append(ask, id)
 			}
-			contacts[id] = cs
 		}
-		for _, c := range cs {
+	}
+	u.mu.RUnlock()
+	if len(ask) == 0 {
+		return
+	}
+	contacts, err := u.st.ListContactsOf(ctx, ask)
+	if err != nil {
+		u.log.Warn("usage: contacts for linking", "accounts", len(ask), "err", err)
+		return
+	}
+	for i, l := range links {
+		for _, c := range contacts[accounts[i]] { // none for account 0
 			if strings.EqualFold(c.Email, l.Email) {
 				links[i].ContactID = &c.ID
 				break
@@ -689,13 +745,21 @@ func (u *Usage) applyLocked(ctx context.Context, ev store.Event, ordinal uint32,
 // first pings, records signals on the timelines and writes the computed
 // usage traits of the accounts that changed.
 func (u *Usage) Flush(ctx context.Context) error {
+	return u.flush(ctx, true)
+}
+
+// flush is Flush; without days it leaves the changed days (and the
+// watermark) for a later flush.
+func (u *Usage) flush(ctx context.Context, days bool) error {
 	u.flushMu.Lock()
 	defer u.flushMu.Unlock()
 	now := u.cfg.Now()
 	u.mu.Lock()
 	if today := usage.DayOf(now, u.loc); today != u.today {
 		// A new day moves every trailing window: recompute everyone and
-		// pack yesterday's bitmaps.
+		// pack yesterday's bitmaps. The days are saved before the old ones
+		// are forgotten.
+		days = true
 		u.today = today
 		for id, a := range u.idx {
 			u.dirtyMetrics[id] = true
@@ -707,9 +771,12 @@ func (u *Usage) Flush(ctx context.Context) error {
 		defer u.purge(ctx, now)
 	}
 	var blobs []store.DayBlob
-	for id, days := range u.dirtyDays {
+	for id, ds := range u.dirtyDays {
+		if !days {
+			break
+		}
 		a := u.idx[id]
-		for d := range days {
+		for d := range ds {
 			b, err := a.MarshalDay(d)
 			if err != nil {
 				u.mu.Unlock()
@@ -725,7 +792,10 @@ func (u *Usage) Flush(ctx context.Context) error {
 	for id := range dirty {
 		metrics[id] = usage.Compute(u.idx[id], u.accounts.seatsOf(id), now)
 	}
-	u.dirtyDays, u.pendingFeatures, u.pendingPings, u.signals = map[int64]map[usage.Day]bool{}, nil, map[int64]time.Time{}, nil
+	if days {
+		u.dirtyDays = map[int64]map[usage.Day]bool{}
+	}
+	u.pendingFeatures, u.pendingPings, u.signals = nil, map[int64]time.Time{}, nil
 	u.dirtyMetrics = map[int64]bool{}
 	u.mu.Unlock()
 
@@ -764,7 +834,7 @@ func (u *Usage) Flush(ctx context.Context) error {
 	// The days go last: SaveDays moves the watermark, and the features and
 	// pings above (earliest-wins upserts, safe to repeat) must already be
 	// saved for every event it claims to cover.
-	if len(blobs) > 0 || watermark > 0 {
+	if days && (len(blobs) > 0 || watermark > 0) {
 		if err := u.st.SaveDays(ctx, blobs, watermark); err != nil {
 			restore()
 			return err
