@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/tendhq/tend/internal/account"
@@ -66,32 +65,28 @@ func (db *DB) SetTraits(ctx context.Context, ws []account.TraitWrite, by account
 	}
 	now := db.now()
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		stmts := map[string]*sql.Stmt{}
-		for _, name := range []string{"AccountExists", "GetTraitValue", "UpsertTrait", "DeleteTrait", "InsertTraitChange"} {
-			s, err := tx.PrepareContext(ctx, db.query(name))
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			stmts[name] = s
+		// The accounts and their current values are read in two queries,
+		// not two per write: the usage engine writes a few traits of
+		// every active account each second, and on PostgreSQL each query
+		// is a round trip.
+		current, err := db.traitValuesOf(ctx, tx, ws)
+		if err != nil {
+			return err
 		}
-		known := map[int64]bool{}
+		// The changes are settled first, in order, then written.
+		var olds, nexts []sql.NullString
+		type traitKey struct {
+			account int64
+			key     string
+		}
+		changed := map[traitKey]bool{}
+		repeats := false
 		for i, w := range ws {
-			if !known[w.AccountID] {
-				var n int
-				if err := stmts["AccountExists"].QueryRowContext(ctx, w.AccountID).Scan(&n); err != nil {
-					return err
-				}
-				if n == 0 {
-					return derrors.Field(derrors.NotFound, fmt.Sprintf("[%d].account_id", i), "account %d not found", w.AccountID)
-				}
-				known[w.AccountID] = true
+			vals, known := current[w.AccountID]
+			if !known {
+				return derrors.Field(derrors.NotFound, fmt.Sprintf("[%d].account_id", i), "account %d not found", w.AccountID)
 			}
-			var cur sql.NullString
-			err := stmts["GetTraitValue"].QueryRowContext(ctx, w.AccountID, w.Key).Scan(&cur)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
+			cur := vals[w.Key]
 			var next sql.NullString
 			if w.Value != nil {
 				s, err := encodeValue(w.Value)
@@ -103,14 +98,7 @@ func (db *DB) SetTraits(ctx context.Context, ws []account.TraitWrite, by account
 			if cur == next {
 				continue
 			}
-			if next.Valid {
-				_, err = stmts["UpsertTrait"].ExecContext(ctx, w.AccountID, w.Key, next.String, source, by.Name, db.d.Time(now))
-			} else {
-				_, err = stmts["DeleteTrait"].ExecContext(ctx, w.AccountID, w.Key)
-			}
-			if err != nil {
-				return err
-			}
+			vals[w.Key] = next // a later write of the key in ws changes this value
 			ch := account.TraitChange{AccountID: w.AccountID, Key: w.Key, Source: source, ActorID: by.UserID, Actor: by.Name, At: now}
 			if ch.Old, err = decodeNullValue(cur); err != nil {
 				return err
@@ -119,12 +107,72 @@ func (db *DB) SetTraits(ctx context.Context, ws []account.TraitWrite, by account
 			if ch.New != nil { // return the value as it reads back
 				ch.New, _ = decodeValue(next.String)
 			}
-			err = stmts["InsertTraitChange"].QueryRowContext(ctx, w.AccountID, w.Key, nullStr(cur), nullStr(next), source,
+			changes = append(changes, ch)
+			olds, nexts = append(olds, cur), append(nexts, next)
+			k := traitKey{w.AccountID, w.Key}
+			repeats = repeats || changed[k]
+			changed[k] = true
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		if q, ok := db.batchQuery("WriteTraitChanges"); ok && !repeats {
+			// One round trip for them all (PostgreSQL).
+			n := len(changes)
+			acc, keys, oldv, newv := make([]int64, n), make([]string, n), make([]*string, n), make([]*string, n)
+			ids := make(map[traitKey]int, n)
+			for i, ch := range changes {
+				acc[i], keys[i] = ch.AccountID, ch.Key
+				if olds[i].Valid {
+					oldv[i] = &olds[i].String
+				}
+				if nexts[i].Valid {
+					newv[i] = &nexts[i].String
+				}
+				ids[traitKey{ch.AccountID, ch.Key}] = i
+			}
+			rows, err := tx.QueryContext(ctx, q, acc, keys, oldv, newv, source, nullID(by.UserID), by.Name, db.d.Time(now))
+			if err != nil {
+				return db.mapRefErr(ctx, tx, err, userRef{"actor_id", by.UserID})
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id, accountID int64
+				var key string
+				if err := rows.Scan(&id, &accountID, &key); err != nil {
+					return err
+				}
+				changes[ids[traitKey{accountID, key}]].ID = id
+			}
+			if err := rows.Err(); err != nil {
+				return db.mapRefErr(ctx, tx, err, userRef{"actor_id", by.UserID})
+			}
+			return nil
+		}
+		stmts := map[string]*sql.Stmt{}
+		for _, name := range []string{"UpsertTrait", "DeleteTrait", "InsertTraitChange"} {
+			s, err := tx.PrepareContext(ctx, db.query(name))
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			stmts[name] = s
+		}
+		for i := range changes {
+			ch, cur, next := &changes[i], olds[i], nexts[i]
+			if next.Valid {
+				_, err = stmts["UpsertTrait"].ExecContext(ctx, ch.AccountID, ch.Key, next.String, source, by.Name, db.d.Time(now))
+			} else {
+				_, err = stmts["DeleteTrait"].ExecContext(ctx, ch.AccountID, ch.Key)
+			}
+			if err != nil {
+				return err
+			}
+			err = stmts["InsertTraitChange"].QueryRowContext(ctx, ch.AccountID, ch.Key, nullStr(cur), nullStr(next), source,
 				nullID(by.UserID), by.Name, db.d.Time(now)).Scan(&ch.ID)
 			if err != nil {
 				return db.mapRefErr(ctx, tx, err, userRef{"actor_id", by.UserID})
 			}
-			changes = append(changes, ch)
 		}
 		return nil
 	})
@@ -132,6 +180,57 @@ func (db *DB) SetTraits(ctx context.Context, ws []account.TraitWrite, by account
 		return nil, err
 	}
 	return changes, nil
+}
+
+// traitValuesOf returns the current trait values of the accounts the
+// writes name, by account and key; an account that does not exist has no
+// entry.
+func (db *DB) traitValuesOf(ctx context.Context, tx *sql.Tx, ws []account.TraitWrite) (map[int64]map[string]sql.NullString, error) {
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, w := range ws {
+		if !seen[w.AccountID] {
+			seen[w.AccountID] = true
+			ids = append(ids, w.AccountID)
+		}
+	}
+	out := make(map[int64]map[string]sql.NullString, len(ids))
+	js, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, db.query("AccountsExist"), string(js))
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[id] = map[string]sql.NullString{}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = tx.QueryContext(ctx, db.query("TraitValuesOf"), string(js))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var key, value string
+		if err := rows.Scan(&id, &key, &value); err != nil {
+			return nil, err
+		}
+		if vals, ok := out[id]; ok {
+			vals[key] = sql.NullString{String: value, Valid: true}
+		}
+	}
+	return out, rows.Err()
 }
 
 func nullStr(s sql.NullString) any {

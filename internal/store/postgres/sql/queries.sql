@@ -124,8 +124,10 @@ DELETE FROM contacts WHERE id = $1;
 SELECT account_id, key, value, source, updated_by, updated_at
 FROM trait_values WHERE account_id = $1 ORDER BY key;
 
--- name: GetTraitValue
-SELECT value FROM trait_values WHERE account_id = $1 AND key = $2;
+-- name: TraitValuesOf
+-- $1 is a JSON array of account ids.
+SELECT account_id, key, value FROM trait_values
+WHERE account_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::bigint));
 
 -- name: UpsertTrait
 INSERT INTO trait_values (account_id, key, value, source, updated_by, updated_at)
@@ -140,6 +142,27 @@ DELETE FROM trait_values WHERE account_id = $1 AND key = $2;
 INSERT INTO trait_changes (account_id, key, old_value, new_value, source, actor_id, actor, at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING id;
+
+-- name: WriteTraitChanges
+-- The changes SetTraits settled, one array per column: $1 account, $2 key,
+-- $3 old value, $4 new value (NULL removes the trait), each (account, key)
+-- at most once; the source $5, actor id $6, actor $7 and time $8 they
+-- share. Sets the values and records the history in one round trip, and
+-- returns each history row's id with its account and key.
+WITH w AS (
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS w(account_id, key, old_value, new_value)
+), removed AS (
+    DELETE FROM trait_values t USING w
+    WHERE w.new_value IS NULL AND t.account_id = w.account_id AND t.key = w.key
+), set AS (
+    INSERT INTO trait_values (account_id, key, value, source, updated_by, updated_at)
+    SELECT account_id, key, new_value, $5::text, $7::text, $8::timestamptz FROM w WHERE new_value IS NOT NULL
+    ON CONFLICT (account_id, key) DO UPDATE
+    SET value = excluded.value, source = excluded.source, updated_by = excluded.updated_by, updated_at = excluded.updated_at
+)
+INSERT INTO trait_changes (account_id, key, old_value, new_value, source, actor_id, actor, at)
+SELECT account_id, key, old_value, new_value, $5::text, $6::bigint, $7::text, $8::timestamptz FROM w
+RETURNING id, account_id, key;
 
 -- name: TraitHistory
 SELECT id, account_id, key, old_value, new_value, source, actor_id, actor, at

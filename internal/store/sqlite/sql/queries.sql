@@ -126,8 +126,9 @@ DELETE FROM contacts WHERE id = $1;
 SELECT account_id, key, value, source, updated_by, updated_at
 FROM trait_values WHERE account_id = $1 ORDER BY key;
 
--- name: GetTraitValue
-SELECT value FROM trait_values WHERE account_id = $1 AND key = $2;
+-- name: TraitValuesOf
+-- $1 is a JSON array of account ids.
+SELECT account_id, key, value FROM trait_values WHERE account_id IN (SELECT value FROM json_each($1));
 
 -- name: UpsertTrait
 INSERT INTO trait_values (account_id, key, value, source, updated_by, updated_at)
