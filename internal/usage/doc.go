@@ -75,18 +75,19 @@
 // # Memory
 //
 // BenchmarkMemory measures the heap per account-day, with a day's active
-// users drawn from three times as many account users:
+// users drawn from three times as many account users (the per-user table
+// below included, spread over the year):
 //
 //	active users a day     1     5     30     100    1000
-//	live day (bytes)     171   187    235     427    2859
-//	sealed day (bytes)    32    39     92     238    2033
+//	live day (bytes)     171   187    238     438    2933
+//	sealed day (bytes)    32    40     94     245    2108
 //
 // A sealed day is the portable Roaring encoding (16 bytes of header, 2 bytes
 // per active user in an array container, less for runs of consecutive
 // ordinals) plus 12 bytes of index. A year of 100,000 accounts at 30 active
-// users a day is thus 3.3 GB even sealed: keeping a year resident does not fit
+// users a day is thus 3.4 GB even sealed: keeping a year resident does not fit
 // the 1 GB target, while the at most 62 days Compute reads (Horizon) do, at
-// 0.57 GB; older days live in the store and come back for charts. Ordinals
+// 0.58 GB; older days live in the store and come back for charts. Ordinals
 // cost about 90 bytes per user with 25-byte ids, and a feature first use
 // about 55 bytes per user and feature. Each account also keeps 8 bytes per
 // user active since the last Forget (their latest day, and their latest day
