@@ -116,39 +116,10 @@ func (db *DB) SetTraits(ctx context.Context, ws []account.TraitWrite, by account
 		if len(changes) == 0 {
 			return nil
 		}
-		if q, ok := db.batchQuery("WriteTraitChanges"); ok && !repeats {
-			// One round trip for them all (PostgreSQL).
-			n := len(changes)
-			acc, keys, oldv, newv := make([]int64, n), make([]string, n), make([]*string, n), make([]*string, n)
-			ids := make(map[traitKey]int, n)
-			for i, ch := range changes {
-				acc[i], keys[i] = ch.AccountID, ch.Key
-				if olds[i].Valid {
-					oldv[i] = &olds[i].String
-				}
-				if nexts[i].Valid {
-					newv[i] = &nexts[i].String
-				}
-				ids[traitKey{ch.AccountID, ch.Key}] = i
-			}
-			rows, err := tx.QueryContext(ctx, q, acc, keys, oldv, newv, source, nullID(by.UserID), by.Name, db.d.Time(now))
-			if err != nil {
-				return db.mapRefErr(ctx, tx, err, userRef{"actor_id", by.UserID})
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id, accountID int64
-				var key string
-				if err := rows.Scan(&id, &accountID, &key); err != nil {
-					return err
-				}
-				changes[ids[traitKey{accountID, key}]].ID = id
-			}
-			if err := rows.Err(); err != nil {
-				return db.mapRefErr(ctx, tx, err, userRef{"actor_id", by.UserID})
-			}
-			return nil
+		if !repeats {
+			return db.writeTraitChanges(ctx, tx, changes, olds, nexts, by)
 		}
+		// A key written twice with two different values: one row at a time.
 		stmts := map[string]*sql.Stmt{}
 		for _, name := range []string{"UpsertTrait", "DeleteTrait", "InsertTraitChange"} {
 			s, err := tx.PrepareContext(ctx, db.query(name))
@@ -180,6 +151,63 @@ func (db *DB) SetTraits(ctx context.Context, ws []account.TraitWrite, by account
 		return nil, err
 	}
 	return changes, nil
+}
+
+// writeTraitChanges sets the values of the changes settled by SetTraits
+// and records their history in three statements, whatever their number:
+// the usage engine changes a few computed traits of every active account
+// each second. Each (account, key) is changed at most once.
+func (db *DB) writeTraitChanges(ctx context.Context, tx *sql.Tx, changes []account.TraitChange, olds, nexts []sql.NullString, by account.Actor) error {
+	type row struct {
+		Account int64   `json:"a"`
+		Key     string  `json:"k"`
+		Old     *string `json:"o"`
+		New     *string `json:"n"`
+	}
+	type traitKey struct {
+		account int64
+		key     string
+	}
+	rows := make([]row, len(changes))
+	at := make(map[traitKey]int, len(changes))
+	for i, ch := range changes {
+		rows[i] = row{Account: ch.AccountID, Key: ch.Key}
+		if olds[i].Valid {
+			rows[i].Old = &olds[i].String
+		}
+		if nexts[i].Valid {
+			rows[i].New = &nexts[i].String
+		}
+		at[traitKey{ch.AccountID, ch.Key}] = i
+	}
+	js, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	source, now := changes[0].Source, db.d.Time(changes[0].At)
+	if _, err := tx.ExecContext(ctx, db.query("DeleteTraitsOf"), string(js)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, db.query("UpsertTraitsOf"), string(js), source, by.Name, now); err != nil {
+		return err
+	}
+	res, err := tx.QueryContext(ctx, db.query("InsertTraitChangesOf"), string(js), source, nullID(by.UserID), by.Name, now)
+	if err != nil {
+		return db.mapRefErr(ctx, tx, err, userRef{"actor_id", by.UserID})
+	}
+	defer res.Close()
+	for res.Next() {
+		var id, accountID int64
+		var key string
+		if err := res.Scan(&id, &accountID, &key); err != nil {
+			return err
+		}
+		changes[at[traitKey{accountID, key}]].ID = id
+	}
+	if err := res.Err(); err != nil {
+		return db.mapRefErr(ctx, tx, err, userRef{"actor_id", by.UserID})
+	}
+	return nil
 }
 
 // traitValuesOf returns the current trait values of the accounts the

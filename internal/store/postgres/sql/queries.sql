@@ -143,25 +143,30 @@ INSERT INTO trait_changes (account_id, key, old_value, new_value, source, actor_
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING id;
 
--- name: WriteTraitChanges
--- The changes SetTraits settled, one array per column: $1 account, $2 key,
--- $3 old value, $4 new value (NULL removes the trait), each (account, key)
--- at most once; the source $5, actor id $6, actor $7 and time $8 they
--- share. Sets the values and records the history in one round trip, and
--- returns each history row's id with its account and key.
-WITH w AS (
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS w(account_id, key, old_value, new_value)
-), removed AS (
-    DELETE FROM trait_values t USING w
-    WHERE w.new_value IS NULL AND t.account_id = w.account_id AND t.key = w.key
-), set AS (
-    INSERT INTO trait_values (account_id, key, value, source, updated_by, updated_at)
-    SELECT account_id, key, new_value, $5::text, $7::text, $8::timestamptz FROM w WHERE new_value IS NOT NULL
-    ON CONFLICT (account_id, key) DO UPDATE
-    SET value = excluded.value, source = excluded.source, updated_by = excluded.updated_by, updated_at = excluded.updated_at
-)
+-- name: DeleteTraitsOf
+-- $1 is a JSON array of {"a": account, "k": key, "o": old value, "n": new
+-- value} (values as stored, null for none), each (account, key) at most
+-- once; the changes whose new value is null remove their trait.
+DELETE FROM trait_values t
+USING jsonb_to_recordset($1::jsonb) AS w(a bigint, k text, o text, n text)
+WHERE w.n IS NULL AND t.account_id = w.a AND t.key = w.k;
+
+-- name: UpsertTraitsOf
+-- $1 as DeleteTraitsOf: sets the new values; $2 source, $3 updated by, $4 time.
+INSERT INTO trait_values (account_id, key, value, source, updated_by, updated_at)
+SELECT w.a, w.k, w.n, $2::text, $3::text, $4::timestamptz
+FROM jsonb_to_recordset($1::jsonb) AS w(a bigint, k text, o text, n text)
+WHERE w.n IS NOT NULL
+ON CONFLICT (account_id, key) DO UPDATE
+SET value = excluded.value, source = excluded.source, updated_by = excluded.updated_by, updated_at = excluded.updated_at;
+
+-- name: InsertTraitChangesOf
+-- $1 as DeleteTraitsOf: records the history; $2 source, $3 actor id, $4
+-- actor, $5 time. Returns each row's id with its account and key.
 INSERT INTO trait_changes (account_id, key, old_value, new_value, source, actor_id, actor, at)
-SELECT account_id, key, old_value, new_value, $5::text, $6::bigint, $7::text, $8::timestamptz FROM w
+SELECT w.a, w.k, w.o, w.n, $2::text, $3::bigint, $4::text, $5::timestamptz
+FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (a bigint, k text, o text, n text)) WITH ORDINALITY AS w(a, k, o, n, i)
+ORDER BY w.i
 RETURNING id, account_id, key;
 
 -- name: TraitHistory

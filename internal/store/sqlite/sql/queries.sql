@@ -144,6 +144,32 @@ INSERT INTO trait_changes (account_id, key, old_value, new_value, source, actor_
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING id;
 
+-- name: DeleteTraitsOf
+-- $1 is a JSON array of {"a": account, "k": key, "o": old value, "n": new
+-- value} (values as stored, null for none), each (account, key) at most
+-- once; the changes whose new value is null remove their trait.
+DELETE FROM trait_values WHERE (account_id, key) IN (
+    SELECT json_extract(j.value, '$.a'), json_extract(j.value, '$.k') FROM json_each($1) j
+    WHERE json_extract(j.value, '$.n') IS NULL);
+
+-- name: UpsertTraitsOf
+-- $1 as DeleteTraitsOf: sets the new values; $2 source, $3 updated by, $4
+-- time (WHERE is SQLite's way to parse an upsert from a SELECT).
+INSERT INTO trait_values (account_id, key, value, source, updated_by, updated_at)
+SELECT json_extract(j.value, '$.a'), json_extract(j.value, '$.k'), json_extract(j.value, '$.n'), $2, $3, $4
+FROM json_each($1) j WHERE json_extract(j.value, '$.n') IS NOT NULL
+ON CONFLICT (account_id, key) DO UPDATE
+SET value = excluded.value, source = excluded.source, updated_by = excluded.updated_by, updated_at = excluded.updated_at;
+
+-- name: InsertTraitChangesOf
+-- $1 as DeleteTraitsOf: records the history; $2 source, $3 actor id, $4
+-- actor, $5 time. Returns each row's id with its account and key.
+INSERT INTO trait_changes (account_id, key, old_value, new_value, source, actor_id, actor, at)
+SELECT json_extract(j.value, '$.a'), json_extract(j.value, '$.k'), json_extract(j.value, '$.o'),
+    json_extract(j.value, '$.n'), $2, $3, $4, $5
+FROM json_each($1) j ORDER BY j.key
+RETURNING id, account_id, key;
+
 -- name: TraitHistory
 SELECT id, account_id, key, old_value, new_value, source, actor_id, actor, at
 FROM trait_changes
