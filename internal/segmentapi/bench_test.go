@@ -140,12 +140,17 @@ func benchIngest(b *testing.B, st store.Store, size int) {
 		}
 		return took, nil
 	}
-	// Warm up: every user is known and linked, as in a running system.
+	// Warm up: every user is known, identified and linked, and every
+	// account has used the feature once and been flushed, as in a running
+	// system (first pings and first feature uses are once an account).
 	var gen eventGen
-	for i := 0; i < benchUsers; i += size {
+	for i := 0; i < 3*benchUsers; i += size {
 		if _, err := post(gen.batch(-1-i/size, size, now, i)); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if err := eng.Flush(ctx); err != nil {
+		b.Fatal(err)
 	}
 
 	var next atomic.Int64
@@ -214,10 +219,10 @@ type eventGen struct {
 	buf []byte
 }
 
-// batch returns batch n of size calls. With user ≥ 0 the calls are the
-// identify and group of users user, user+1, …: the warm-up that links
-// every user to their account.
-func (g *eventGen) batch(n, size int, now time.Time, user int) []byte {
+// batch returns batch n of size calls. With warm ≥ 0 the calls are calls
+// warm, warm+1, … of the warm-up: an identify, a group and a track of each
+// user in turn, which link every user to their account.
+func (g *eventGen) batch(n, size int, now time.Time, warm int) []byte {
 	if g.rng == nil {
 		g.rng = rand.New(rand.NewPCG(1, 2))
 	}
@@ -233,18 +238,18 @@ func (g *eventGen) batch(n, size int, now time.Time, user int) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		u := user + i
-		if user < 0 {
+		var u, kind int
+		if warm >= 0 {
+			call := warm + i
+			u = call / 3 % benchUsers
+			kind = []int{0, 1, 5}[call%3] // identify, group, track
+		} else {
 			u = g.rng.IntN(benchUsers)
 		}
 		acct := u % benchAccounts
 		ts := now.Add(-time.Duration(g.rng.Int64N(int64(30 * 24 * time.Hour))))
-		kind := g.rng.IntN(20)
-		if user >= 0 {
-			kind = 0
-			if i%2 == 1 {
-				kind = 1
-			}
+		if warm < 0 {
+			kind = g.rng.IntN(20)
 		}
 		switch kind {
 		case 0:
