@@ -55,6 +55,7 @@ type API struct {
 	usage *engine.Usage
 	log   *slog.Logger
 	now   func() time.Time
+	keys  keyCache
 }
 
 // New returns the ingestion API.
