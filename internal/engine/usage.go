@@ -590,13 +590,10 @@ func (u *Usage) linksToWrite(evs []store.Event, ders []derived, accepted []int, 
 // linkContacts links identified users to the contact with their email on
 // their account (issue 3: "an identify with an email that matches a contact
 // links them"). Only links that tell the store something new come here,
-// so the contacts of their accounts are read in one call per group.
+// so the account's contacts are read per call group.
 func (u *Usage) linkContacts(ctx context.Context, links []store.UserLink, ords map[string]uint32) {
-	accounts := make([]int64, len(links)) // the account of each link with an email
-	var ask []int64
-	asked := map[int64]bool{}
+	contacts := map[int64][]account.Contact{}
 	linked := map[string]int64{} // by earlier links of the same group
-	u.mu.RLock()
 	for i, l := range links {
 		if l.AccountID != nil {
 			linked[l.Key] = *l.AccountID
@@ -606,27 +603,22 @@ func (u *Usage) linkContacts(ctx context.Context, links []store.UserLink, ords m
 		}
 		id, ok := linked[l.Key]
 		if !ok {
+			u.mu.RLock()
 			id = u.users.get(ords[l.Key])
+			u.mu.RUnlock()
 		}
-		if id != 0 {
-			accounts[i] = id
-			if !asked[id] {
-				asked[id] = true
-				ask = append(ask, id)
+		if id == 0 {
+			continue
+		}
+		cs, ok := contacts[id]
+		if !ok {
+			var err error
+			if cs, err = u.st.ListContacts(ctx, id); err != nil {
+				u.log.Warn("usage: contacts for linking", "account", id, "err", err)
 			}
+			contacts[id] = cs
 		}
-	}
-	u.mu.RUnlock()
-	if len(ask) == 0 {
-		return
-	}
-	contacts, err := u.st.ListContactsOf(ctx, ask)
-	if err != nil {
-		u.log.Warn("usage: contacts for linking", "accounts", len(ask), "err", err)
-		return
-	}
-	for i, l := range links {
-		for _, c := range contacts[accounts[i]] { // none for account 0
+		for _, c := range cs {
 			if strings.EqualFold(c.Email, l.Email) {
 				links[i].ContactID = &c.ID
 				break
