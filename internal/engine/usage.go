@@ -44,12 +44,14 @@ type UsageConfig struct {
 
 // Usage turns product events into per-account usage: it commits each
 // request's events (a 2xx from ingestion means they are stored), applies
-// them to in-memory day bitmaps at once, and every FlushEvery saves the
-// changed days with a watermark and writes the computed usage traits.
+// them to in-memory day bitmaps at once, every FlushEvery writes the
+// computed usage traits, and every SaveEvery saves the changed days with a
+// watermark.
 //
-// Events are committed by one goroutine in groups: requests that arrive
-// while a transaction commits share the next one, so the cost of a commit
-// is spread over every request waiting for it.
+// Events are committed in groups: requests that arrive while a transaction
+// commits share the next one, so the cost of a commit is spread over every
+// request waiting for it; one goroutine stores the groups and another
+// applies and answers them, in order (run).
 type Usage struct {
 	cfg      UsageConfig
 	st       store.Store
