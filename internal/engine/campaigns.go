@@ -94,42 +94,56 @@ func (r *runner) signer(ctx context.Context) (*links.Signer, error) {
 	return r.links, nil
 }
 
-// enroll enters an account in a campaign for one occurrence (a firing's
-// key, a broadcast's number), when the campaign takes it now.
-func (r *runner) enroll(ctx context.Context, key string, f condition.Facts, occurrence, entry string, now time.Time) (string, error) {
+// enrollment is what a claimed enroll action enters: the account in the
+// campaign for the firing's occurrence, when the campaign takes it now.
+// Otherwise it says why not (or errSkipped: the playbook or the account is
+// gone).
+func (r *runner) enrollment(ctx context.Context, act store.FiringAction, now time.Time) (*store.Enrollment, string, error) {
+	p := r.playbook(act.Playbook)
+	if p == nil {
+		return nil, "", errSkipped
+	}
+	list := p.Actions
+	if act.Exit {
+		list = p.ExitActions
+	}
+	if act.Index >= len(list) || list[act.Index].Kind != playbook.ActionEnroll {
+		return nil, "", errSkipped // the playbook was edited since it fired
+	}
+	key := list[act.Index].Campaign
+	f, ok := r.a.facts(act.AccountID, now)
+	if !ok {
+		return nil, "", errSkipped
+	}
 	if !r.campaignsOn() {
-		return "", derrors.New(derrors.Invalid, "enroll: this server does not run campaigns")
+		return nil, "", derrors.New(derrors.Invalid, "enroll: this server does not run campaigns")
 	}
 	c := r.ws.Campaign(key)
 	if c == nil {
-		return "", derrors.New(derrors.Invalid, "enroll: campaign %q is not in the workspace", key)
+		return nil, "", derrors.New(derrors.Invalid, "enroll: campaign %q is not in the workspace", key)
 	}
 	ok, why, err := campaign.CanEnter(c, f)
 	if err != nil {
-		return "", derrors.New(derrors.Invalid, "enroll in %s: %v", key, err)
+		return nil, "", derrors.New(derrors.Invalid, "enroll in %s: %v", key, err)
 	}
 	if !ok {
-		return "not enrolled in " + key + ": " + why, nil
+		return nil, "not enrolled in " + key + ": " + why, nil
 	}
 	if c.Reentry.Mode == playbook.Limited {
 		n, err := r.enteredSince(ctx, key, f.Account.ID, now.AddDate(0, 0, -c.Reentry.Days))
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
 		if n >= c.Reentry.Count {
-			return fmt.Sprintf("not enrolled in %s: entered %d times in %d days already", key, n, c.Reentry.Days), nil
+			return nil, fmt.Sprintf("not enrolled in %s: entered %d times in %d days already", key, n, c.Reentry.Days), nil
 		}
 	}
-	e := &store.Enrollment{Campaign: key, AccountID: f.Account.ID, Key: campaign.EnrollmentKey(c, f.Account.ID, occurrence, playbook.Term(f)),
-		Entry: entry, EnteredAt: now, StepStartedAt: now, WakeAt: now, Decision: "entered: " + entry}
-	ins, err := r.st.Enroll(ctx, []*store.Enrollment{e})
-	if err != nil {
-		return "", err
+	entry := "playbook " + p.Key
+	if c, isEntry := strings.CutPrefix(p.Key, entryPrefix); isEntry {
+		entry = "trigger of " + c + ": " + act.Trigger
 	}
-	if !ins[0] {
-		return "not enrolled in " + key + ": in it already, or entered before under this re-entry rule", nil
-	}
-	return fmt.Sprintf("enrolled in %s (enrollment %d)", key, e.ID), nil
+	return &store.Enrollment{Campaign: key, AccountID: f.Account.ID, Key: campaign.EnrollmentKey(c, f.Account.ID, act.FiringKey, playbook.Term(f)),
+		Entry: entry, EnteredAt: now, StepStartedAt: now, WakeAt: now, Decision: "entered: " + entry}, "", nil
 }
 
 // enteredSince counts an account's enrollments in a campaign entered since.
@@ -225,8 +239,10 @@ func (r *runner) campaignStep(ctx context.Context, in runInput) error {
 		if err != nil {
 			return err
 		}
-		for i := range es {
-			if err := r.advance(ctx, &es[i], in.now); err != nil {
+		for len(es) > 0 {
+			chunk := es[:min(len(es), dueBatch)]
+			es = es[len(chunk):]
+			if err := r.advance(ctx, chunk, in.now); err != nil {
 				return err
 			}
 		}
@@ -236,10 +252,8 @@ func (r *runner) campaignStep(ctx context.Context, in runInput) error {
 		if err != nil {
 			return err
 		}
-		for i := range due {
-			if err := r.advance(ctx, &due[i], in.now); err != nil {
-				return err
-			}
+		if err := r.advance(ctx, due, in.now); err != nil {
+			return err
 		}
 		if len(due) < dueBatch {
 			return nil
@@ -251,61 +265,114 @@ func (r *runner) campaignStep(ctx context.Context, in runInput) error {
 // planned again.
 const errorRetry = time.Hour
 
-// advance plans one enrollment at now: queues the emails of the steps it
-// passes, then stores where it stands. The messages go first, under keys
+// A plan is one enrollment's next move, as advance works it out.
+type plan struct {
+	e     *store.Enrollment
+	c     *campaign.Campaign
+	f     condition.Facts
+	sends []campaign.Message
+	d     campaign.Decision
+	msgs  []*store.OutboxMessage
+	err   error
+}
+
+// advance plans enrollments at now: queues the emails of the steps each
+// passes, then stores where each stands. The messages go first, under keys
 // made from the enrollment's state: after a crash in between, the same
-// plan queues the same keys, which the outbox stores once.
-func (r *runner) advance(ctx context.Context, e *store.Enrollment, now time.Time) error {
-	c := r.ws.Campaign(e.Campaign)
-	f, ok := r.a.facts(e.AccountID, now)
-	switch {
-	case c == nil:
-		e.Status, e.ExitReason = store.EnrollmentExited, "the campaign is no longer in the workspace"
-		return r.saveEnrollment(ctx, e)
-	case !ok:
-		e.Status, e.ExitReason = store.EnrollmentExited, "the account is gone"
-		return r.saveEnrollment(ctx, e)
+// plan queues the same keys, which the outbox stores once. The store is
+// called a few times for the lot (their contacts, their messages, their
+// states), not per enrollment.
+func (r *runner) advance(ctx context.Context, es []store.Enrollment, now time.Time) error {
+	if len(es) == 0 {
+		return nil
 	}
-	st := campaign.State{Step: e.Step, EnteredAt: e.EnteredAt, StepStartedAt: e.StepStartedAt, Seq: e.Seq}
-	sends, d, err := campaign.Advance(c, st, f)
-	if err == nil {
-		var msgs []*store.OutboxMessage
-		if msgs, err = r.campaignMessages(ctx, c, e, f, sends, now); err == nil {
-			err = r.queueMessages(ctx, msgs)
-			for _, m := range msgs {
-				if err == nil && !m.Existing {
-					e.Sent++
-				}
-			}
+	ps := make([]plan, len(es))
+	var sending []int64
+	for i := range es {
+		p := &ps[i]
+		p.e, p.c = &es[i], r.ws.Campaign(es[i].Campaign)
+		if p.c == nil {
+			continue
+		}
+		var ok bool
+		if p.f, ok = r.a.facts(p.e.AccountID, now); !ok {
+			continue
+		}
+		st := campaign.State{Step: p.e.Step, EnteredAt: p.e.EnteredAt, StepStartedAt: p.e.StepStartedAt, Seq: p.e.Seq}
+		p.sends, p.d, p.err = campaign.Advance(p.c, st, p.f)
+		if p.err == nil && len(p.sends) > 0 {
+			sending = append(sending, p.e.AccountID)
 		}
 	}
-	if err != nil {
+	// Render every email, then queue them together.
+	var contacts map[int64][]account.Contact
+	var err error
+	if len(sending) > 0 {
+		contacts, err = r.st.ListContactsOf(ctx, sending)
+	}
+	var all []*store.OutboxMessage
+	for i := range ps {
+		p := &ps[i]
+		if p.c == nil || p.f.Account.ID == 0 || p.err != nil || len(p.sends) == 0 {
+			continue
+		}
+		if p.err = err; err == nil {
+			p.msgs, p.err = r.campaignMessages(ctx, p.c, p.e, p.f, p.sends, contacts[p.e.AccountID], now)
+			all = append(all, p.msgs...)
+		}
+	}
+	if err := r.queueMessages(ctx, all); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		// Not saved: the next plan starts from the same state.
-		r.log.Warn("campaign: plan", "campaign", e.Campaign, "account", e.AccountID, "err", err)
-		e.WakeAt, e.Decision = now.Add(errorRetry), "error, planned again in an hour: "+err.Error()
-		return r.saveEnrollment(ctx, e)
+		// One at a time, so that one plan's failure is its own.
+		for i := range ps {
+			if p := &ps[i]; p.err == nil && len(p.msgs) > 0 {
+				p.err = r.queueMessages(ctx, p.msgs)
+			}
+		}
 	}
-	e.Step, e.Seq, e.StepStartedAt = d.State.Step, d.State.Seq, d.State.StepStartedAt
-	e.Decision = strings.Join(d.Trail, "; ")
-	switch d.Kind {
-	case campaign.KindWait:
-		e.WakeAt, e.Watch = d.WakeAt, d.Watch
-	case campaign.KindExit:
-		e.Status, e.ExitReason = store.EnrollmentExited, d.Exit
-	case campaign.KindDone:
-		e.Status = store.EnrollmentDone
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
-	return r.saveEnrollment(ctx, e)
-}
-
-func (r *runner) saveEnrollment(ctx context.Context, e *store.Enrollment) error {
-	err := r.st.SaveEnrollment(ctx, e)
-	if derrors.Is(err, derrors.Conflict) {
-		return nil // ended meanwhile (unenrolled): nothing to save
+	for i := range ps {
+		p, e := &ps[i], ps[i].e
+		switch {
+		case p.c == nil:
+			e.Status, e.ExitReason = store.EnrollmentExited, "the campaign is no longer in the workspace"
+			continue
+		case p.f.Account.ID == 0:
+			e.Status, e.ExitReason = store.EnrollmentExited, "the account is gone"
+			continue
+		case p.err != nil:
+			// Not moved on: the next plan starts from the same state.
+			r.log.Warn("campaign: plan", "campaign", e.Campaign, "account", e.AccountID, "err", p.err)
+			e.WakeAt, e.Decision = now.Add(errorRetry), "error, planned again in an hour: "+p.err.Error()
+			continue
+		}
+		for _, m := range p.msgs {
+			if !m.Existing {
+				e.Sent++
+			}
+		}
+		d := p.d
+		e.Step, e.Seq, e.StepStartedAt = d.State.Step, d.State.Seq, d.State.StepStartedAt
+		e.Decision = strings.Join(d.Trail, "; ")
+		switch d.Kind {
+		case campaign.KindWait:
+			e.WakeAt, e.Watch = d.WakeAt, d.Watch
+		case campaign.KindExit:
+			e.Status, e.ExitReason = store.EnrollmentExited, d.Exit
+		case campaign.KindDone:
+			e.Status = store.EnrollmentDone
+		}
 	}
+	save := make([]*store.Enrollment, len(es))
+	for i := range es {
+		save[i] = &es[i]
+	}
+	// One ended meanwhile (unenrolled) is not saved, as it should not be.
+	_, err = r.st.SaveEnrollments(ctx, save)
 	return err
 }
 
@@ -327,23 +394,30 @@ func (r *runner) queueMessages(ctx context.Context, msgs []*store.OutboxMessage)
 }
 
 // campaignMessages renders the emails of the steps a plan passed, one per
-// recipient contact.
+// recipient among the account's contacts.
 func (r *runner) campaignMessages(ctx context.Context, c *campaign.Campaign, e *store.Enrollment, f condition.Facts,
-	sends []campaign.Message, now time.Time) ([]*store.OutboxMessage, error) {
-	if len(sends) == 0 {
-		return nil, nil
+	sends []campaign.Message, contacts []account.Contact, now time.Time) ([]*store.OutboxMessage, error) {
+	type send struct {
+		m  campaign.Message
+		to []account.Contact
 	}
-	contacts, err := r.st.ListContacts(ctx, e.AccountID)
-	if err != nil {
-		return nil, err
+	var todo []send
+	for _, m := range sends {
+		if to := campaign.Recipients(m.To, contacts); len(to) > 0 {
+			todo = append(todo, send{m, to})
+		}
+	}
+	if len(todo) == 0 {
+		return nil, nil // nobody to write to: nothing to render
 	}
 	in, err := r.emailInput(ctx, c, f, now)
 	if err != nil {
 		return nil, err
 	}
 	var out []*store.OutboxMessage
-	for _, m := range sends {
-		for _, ct := range campaign.Recipients(m.To, contacts) {
+	for _, s := range todo {
+		m := s.m
+		for _, ct := range s.to {
 			msg, err := r.renderEmail(ctx, c, e.Key, m, in, ct)
 			if err != nil {
 				return nil, err

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
@@ -156,7 +157,7 @@ func campaignBenchAccounts() int {
 // an ordinary day; "recap" the 2nd of the month, when the monthly usage
 // recap (and the upgrade recap) enroll their whole audience and plan each
 // (no contacts: no email is rendered — BenchmarkCampaignSend measures
-// that).
+// that). TEND_BENCH_PROFILE=file profiles the recap day alone.
 //
 //	TEND_BENCH_ACCOUNTS=100000 go test -run '^$' -bench CampaignTick -benchtime 3x -timeout 30m ./internal/engine/
 func BenchmarkCampaignTick(b *testing.B) {
@@ -199,12 +200,14 @@ func BenchmarkCampaignTick(b *testing.B) {
 				b.Fatal(err)
 			}
 			before := cb.enrollments(b, "")
+			stop := profileTimed(b)
 			b.StartTimer()
 			cb.clock.Advance(24 * time.Hour)
 			if err := cb.a.runner.step(ctx, runInput{now: cb.clock.Now(), full: true, assessed: ids}); err != nil {
 				b.Fatal(err)
 			}
 			b.StopTimer()
+			stop()
 			entered += cb.enrollments(b, "") - before
 		}
 		if entered == 0 {
@@ -213,6 +216,27 @@ func BenchmarkCampaignTick(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/tick")
 		b.ReportMetric(float64(entered)/float64(b.N), "enrolled/tick")
 	})
+}
+
+// profileTimed writes a CPU profile of the timed part to the file
+// TEND_BENCH_PROFILE names (-cpuprofile would take in the book's setup
+// too); the function it returns stops it.
+func profileTimed(b *testing.B) func() {
+	name := os.Getenv("TEND_BENCH_PROFILE")
+	if name == "" {
+		return func() {}
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // BenchmarkCampaignSend renders and delivers campaign emails end to end:

@@ -331,8 +331,8 @@ func TestCampaignRestartSendsOnce(t *testing.T) {
 	// the save after the enqueue never happened.
 	en := page.Enrollments[0]
 	en.Step, en.Seq, en.WakeAt, en.Sent = "", 0, e.clock.Now(), 0
-	if err := e.st.SaveEnrollment(e.ctx, &en); err != nil {
-		t.Fatal(err)
+	if saved, err := e.st.SaveEnrollments(e.ctx, []*store.Enrollment{&en}); err != nil || !saved[0] {
+		t.Fatal(saved, err)
 	}
 	restarted := engine.NewAssessor(engine.AssessorConfig{Store: e.st, Workspace: e.ws, Now: e.clock.Now,
 		Playbooks: &engine.PlaybookConfig{Campaigns: &engine.CampaignConfig{

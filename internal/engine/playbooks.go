@@ -498,25 +498,33 @@ func (r *runner) runDue(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		for _, act := range due {
-			result, runErr := r.run(ctx, act, now)
-			status, retry := store.ActionDone, time.Time{}
+		results, errs := r.runAll(ctx, due, now)
+		if ctx.Err() != nil {
+			return ctx.Err() // not recorded: the claims expire and the actions run again
+		}
+		outcomes := make([]store.ActionOutcome, len(due))
+		for i, act := range due {
+			result, runErr := results[i], errs[i]
+			o := store.ActionOutcome{ID: act.ID, Status: store.ActionDone, Result: result, At: now}
 			switch {
 			case runErr == errSkipped:
-				status, runErr = store.ActionSkipped, nil
+				o.Status, errs[i] = store.ActionSkipped, nil
 			case runErr != nil && act.Attempts < maxAttempts && !derrors.Is(runErr, derrors.Invalid) && !derrors.Is(runErr, derrors.NotFound):
-				status, retry, result = store.ActionPending, now.Add(actionRetry), "retrying: "+runErr.Error()
+				o.Status, o.RetryAt, o.Result = store.ActionPending, now.Add(actionRetry), "retrying: "+runErr.Error()
 			case runErr != nil:
-				status, result = store.ActionFailed, runErr.Error()
+				o.Status, o.Result = store.ActionFailed, runErr.Error()
 			}
-			if err := r.st.FinishAction(ctx, act.ID, status, result, now, retry); err != nil {
-				return err
-			}
+			outcomes[i] = o
+		}
+		if err := r.st.FinishActions(ctx, outcomes); err != nil {
+			return err
+		}
+		for i, act := range due {
 			if r.cfg.OnAction != nil {
-				r.cfg.OnAction(act, result, runErr)
+				r.cfg.OnAction(act, results[i], errs[i])
 			}
-			if runErr != nil {
-				r.log.Warn("playbook: action", "playbook", act.Playbook, "account", act.AccountID, "action", act.Kind, "err", runErr)
+			if errs[i] != nil {
+				r.log.Warn("playbook: action", "playbook", act.Playbook, "account", act.AccountID, "action", act.Kind, "err", errs[i])
 			}
 		}
 		// A run action fires another playbook: record it now.
@@ -527,6 +535,49 @@ func (r *runner) runDue(ctx context.Context, now time.Time) error {
 			return nil
 		}
 	}
+}
+
+// runAll performs claimed actions in order and says what each did. A run
+// of enroll actions next to each other (a campaign's trigger entering a
+// month's audience) enrolls in one store call.
+func (r *runner) runAll(ctx context.Context, due []store.FiringAction, now time.Time) ([]string, []error) {
+	results, errs := make([]string, len(due)), make([]error, len(due))
+	var batch []int // indexes of enroll actions waiting to be stored
+	var pending []*store.Enrollment
+	enrollBatch := func() {
+		if len(pending) > 0 {
+			ins, err := r.st.Enroll(ctx, pending)
+			for k, i := range batch {
+				switch {
+				case err != nil:
+					errs[i] = err
+				case ins[k]:
+					results[i] = fmt.Sprintf("enrolled in %s (enrollment %d)", pending[k].Campaign, pending[k].ID)
+				default:
+					results[i] = "not enrolled in " + pending[k].Campaign + ": in it already, or entered before under this re-entry rule"
+				}
+			}
+		}
+		batch, pending = batch[:0], pending[:0]
+	}
+	for i, act := range due {
+		if ctx.Err() != nil {
+			break
+		}
+		if act.Kind != string(playbook.ActionEnroll) {
+			enrollBatch()
+			results[i], errs[i] = r.run(ctx, act, now)
+			continue
+		}
+		e, result, err := r.enrollment(ctx, act, now)
+		if e == nil {
+			results[i], errs[i] = result, err
+			continue
+		}
+		batch, pending = append(batch, i), append(pending, e)
+	}
+	enrollBatch()
+	return results, errs
 }
 
 // errSkipped marks an action that had nothing to do (a playbook removed
@@ -587,16 +638,6 @@ func (r *runner) run(ctx context.Context, act store.FiringAction, now time.Time)
 			return "", err
 		}
 		return "ran playbook " + other.Key, nil
-	case playbook.ActionEnroll:
-		f, ok := r.a.facts(acc.ID, now)
-		if !ok {
-			return "", errSkipped
-		}
-		entry := "playbook " + p.Key
-		if c, isEntry := strings.CutPrefix(p.Key, entryPrefix); isEntry {
-			entry = "trigger of " + c + ": " + act.Trigger
-		}
-		return r.enroll(ctx, a.Campaign, f, act.FiringKey, entry, now)
 	case playbook.ActionUnenroll:
 		c := a.Campaign
 		if c == "all" {

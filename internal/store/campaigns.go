@@ -28,11 +28,11 @@ type Campaigns interface {
 	// the accounts change. Nil accountIDs means every account (the daily
 	// step); an empty slice none.
 	WatchingEnrollments(ctx context.Context, accountIDs []int64) ([]Enrollment, error)
-	// SaveEnrollment stores an enrollment's state, status, wake time,
-	// watch flag, exit reason and last decision, as the runner planned
-	// them. It is Conflict when the enrollment is no longer active (it was
-	// ended meanwhile).
-	SaveEnrollment(ctx context.Context, e *Enrollment) error
+	// SaveEnrollments stores enrollments' states, statuses, wake times,
+	// watch flags, exit reasons and last decisions, as the runner planned
+	// them, in one transaction. One no longer active (ended meanwhile) is
+	// not saved: saved says which were.
+	SaveEnrollments(ctx context.Context, es []*Enrollment) (saved []bool, err error)
 	// EndEnrollments ends the account's active enrollments in a campaign
 	// ("" every campaign) as exited with the reason, and returns how many
 	// (a playbook's unenroll action, a person).

@@ -41,9 +41,9 @@ type Playbooks interface {
 	// running ones whose claim expired) as running until now+claim, and
 	// returns them: one runner gets each.
 	ClaimDueActions(ctx context.Context, now time.Time, claim time.Duration, limit int) ([]FiringAction, error)
-	// FinishAction records an action's outcome: done, failed, skipped, or
-	// pending again (a retry) at retryAt.
-	FinishAction(ctx context.Context, id int64, status, result string, at, retryAt time.Time) error
+	// FinishActions records actions' outcomes in one transaction: done,
+	// failed, skipped, or pending again (a retry) at RetryAt.
+	FinishActions(ctx context.Context, outcomes []ActionOutcome) error
 	// CancelPendingActions cancels a playbook's actions not yet run, for
 	// one account (0: all), e.g. when it is disabled.
 	CancelPendingActions(ctx context.Context, playbook string, accountID int64, at time.Time) (int, error)
@@ -139,6 +139,16 @@ type FiringAction struct {
 	FiringKey string `json:"-"`
 	Chain     string `json:"-"`
 	Trigger   string `json:"-"`
+}
+
+// ActionOutcome is what became of a claimed action (FinishActions).
+type ActionOutcome struct {
+	ID     int64
+	Status string // ActionDone, ActionFailed, ActionSkipped, or ActionPending for a retry
+	Result string
+	At     time.Time
+	// RetryAt is when a pending action is due again (At when zero).
+	RetryAt time.Time
 }
 
 // FiringFilter selects firings.

@@ -75,6 +75,9 @@ type Contacts interface {
 	DeleteContact(ctx context.Context, id int64) error
 	// ListContacts returns an account's contacts ordered by name.
 	ListContacts(ctx context.Context, accountID int64) ([]account.Contact, error)
+	// ListContactsOf returns the contacts of each of the accounts, ordered
+	// by name (an account without any has no entry).
+	ListContactsOf(ctx context.Context, accountIDs []int64) (map[int64][]account.Contact, error)
 	// UpsertContacts inserts or updates contacts by ExternalID when set, else
 	// by (account, email), in one transaction. An upsert never clears
 	// Unsubscribed: only UpdateContact can resubscribe a contact.

@@ -143,28 +143,51 @@ func (db *DB) WatchingEnrollments(ctx context.Context, accountIDs []int64) (out 
 }
 
 // SaveEnrollment implements store.Campaigns.
-func (db *DB) SaveEnrollment(ctx context.Context, e *store.Enrollment) (err error) {
-	defer derrors.Wrap(&err, "store.SaveEnrollment(%d)", e.ID)
-	switch e.Status {
-	case store.EnrollmentActive, store.EnrollmentDone, store.EnrollmentExited:
-	default:
-		return derrors.Field(derrors.Invalid, "status", "%q is not an enrollment status", e.Status)
+func (db *DB) SaveEnrollments(ctx context.Context, es []*store.Enrollment) (saved []bool, err error) {
+	defer derrors.Wrap(&err, "store.SaveEnrollments(%d)", len(es))
+	for _, e := range es {
+		switch e.Status {
+		case store.EnrollmentActive, store.EnrollmentDone, store.EnrollmentExited:
+		default:
+			return nil, derrors.Field(derrors.Invalid, "status", "enrollment %d: %q is not an enrollment status", e.ID, e.Status)
+		}
 	}
+	if len(es) == 0 {
+		return nil, nil
+	}
+	saved = make([]bool, len(es))
 	now := db.now()
-	e.StepStartedAt, e.WakeAt = msTime(e.StepStartedAt), msTime(e.WakeAt)
-	watch := e.Watch && e.Status == store.EnrollmentActive
-	res, err := db.w.ExecContext(ctx, db.query("SaveEnrollment"), e.ID, e.Status, e.Step, e.Seq, db.d.Time(e.StepStartedAt),
-		db.d.Time(e.WakeAt), watch, e.Sent, e.ExitReason, truncate(e.Decision, 4000), db.d.Time(now))
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, db.query("SaveEnrollment"))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i, e := range es {
+			watch := e.Watch && e.Status == store.EnrollmentActive
+			res, err := st.ExecContext(ctx, e.ID, e.Status, e.Step, e.Seq, db.d.Time(msTime(e.StepStartedAt)),
+				db.d.Time(msTime(e.WakeAt)), watch, e.Sent, e.ExitReason, truncate(e.Decision, 4000), db.d.Time(now))
+			if err != nil {
+				return fmt.Errorf("enrollment %d: %w", e.ID, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			saved[i] = n > 0
+		}
+		return nil
+	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return derrors.New(derrors.Conflict, "enrollment %d is not active", e.ID)
+	for i, e := range es {
+		if saved[i] {
+			e.StepStartedAt, e.WakeAt = msTime(e.StepStartedAt), msTime(e.WakeAt)
+			e.Watch, e.UpdatedAt = e.Watch && e.Status == store.EnrollmentActive, now
+		}
 	}
-	e.Watch, e.UpdatedAt = watch, now
-	return nil
+	return saved, nil
 }
 
 // truncate cuts s to at most n characters.

@@ -139,6 +139,43 @@ func (db *DB) ListContacts(ctx context.Context, accountID int64) ([]account.Cont
 	return out, rows.Err()
 }
 
+// ListContactsOf implements store.Contacts.
+func (db *DB) ListContactsOf(ctx context.Context, accountIDs []int64) (out map[int64][]account.Contact, err error) {
+	defer derrors.Wrap(&err, "store.ListContactsOf(%d accounts)", len(accountIDs))
+	out = map[int64][]account.Contact{}
+	if len(accountIDs) == 0 {
+		return out, nil
+	}
+	st, err := db.r.PrepareContext(ctx, db.query("ListContacts"))
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	for _, id := range accountIDs {
+		if _, seen := out[id]; seen {
+			continue
+		}
+		rows, err := st.QueryContext(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			c, err := scanContact(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = append(out[id], c)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // UpsertContacts implements store.Contacts.
 func (db *DB) UpsertContacts(ctx context.Context, cs []account.Contact) (res account.UpsertResult, err error) {
 	defer derrors.Wrap(&err, "store.UpsertContacts(%d contacts)", len(cs))

@@ -329,8 +329,21 @@ func (db *DB) ClaimDueActions(ctx context.Context, now time.Time, claim time.Dur
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		if len(ids) == 0 {
+			return nil
+		}
+		claimSt, err := tx.PrepareContext(ctx, db.query("ClaimAction"))
+		if err != nil {
+			return err
+		}
+		defer claimSt.Close()
+		getSt, err := tx.PrepareContext(ctx, db.query("GetAction"))
+		if err != nil {
+			return err
+		}
+		defer getSt.Close()
 		for _, id := range ids {
-			res, err := tx.ExecContext(ctx, db.query("ClaimAction"), id, db.d.Time(now.Add(claim)), db.d.Time(now))
+			res, err := claimSt.ExecContext(ctx, id, db.d.Time(now.Add(claim)), db.d.Time(now))
 			if err != nil {
 				return err
 			}
@@ -338,7 +351,7 @@ func (db *DB) ClaimDueActions(ctx context.Context, now time.Time, claim time.Dur
 				continue
 			}
 			var fk, chain, trigger string
-			a, err := scanAction(tx.QueryRowContext(ctx, db.query("GetAction"), id), &fk, &chain, &trigger)
+			a, err := scanAction(getSt.QueryRowContext(ctx, id), &fk, &chain, &trigger)
 			if err != nil {
 				return err
 			}
@@ -353,19 +366,33 @@ func (db *DB) ClaimDueActions(ctx context.Context, now time.Time, claim time.Dur
 	return out, nil
 }
 
-// FinishAction implements store.Playbooks.
-func (db *DB) FinishAction(ctx context.Context, id int64, status, result string, at, retryAt time.Time) error {
-	var done any
-	if status != store.ActionPending {
-		done = db.d.Time(msTime(at))
+// FinishActions implements store.Playbooks.
+func (db *DB) FinishActions(ctx context.Context, outcomes []store.ActionOutcome) (err error) {
+	defer derrors.Wrap(&err, "store.FinishActions(%d)", len(outcomes))
+	if len(outcomes) == 0 {
+		return nil
 	}
-	if retryAt.IsZero() {
-		retryAt = at
-	}
-	if _, err := db.w.ExecContext(ctx, db.query("FinishAction"), id, status, result, done, db.d.Time(msTime(retryAt))); err != nil {
-		return fmt.Errorf("store.FinishAction(%d): %w", id, err)
-	}
-	return nil
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, db.query("FinishAction"))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, o := range outcomes {
+			var done any
+			if o.Status != store.ActionPending {
+				done = db.d.Time(msTime(o.At))
+			}
+			retryAt := o.RetryAt
+			if retryAt.IsZero() {
+				retryAt = o.At
+			}
+			if _, err := st.ExecContext(ctx, o.ID, o.Status, o.Result, done, db.d.Time(msTime(retryAt))); err != nil {
+				return fmt.Errorf("action %d: %w", o.ID, err)
+			}
+		}
+		return nil
+	})
 }
 
 // CancelPendingActions implements store.Playbooks.

@@ -26,6 +26,16 @@ func (e *env) enroll(es ...*store.Enrollment) []bool {
 	return ins
 }
 
+// save stores one enrollment, which must be active.
+func (e *env) save(en *store.Enrollment) {
+	e.t.Helper()
+	saved, err := e.st.SaveEnrollments(e.ctx, []*store.Enrollment{en})
+	e.ok(err, "SaveEnrollments")
+	if len(saved) != 1 || !saved[0] {
+		e.t.Errorf("enrollment %d was not saved", en.ID)
+	}
+}
+
 // An account is in a campaign at most once at a time, and an enrollment key
 // is used once: a runner that enrolls again after a crash, or a second
 // replica, enrolls nobody twice.
@@ -55,15 +65,34 @@ func testEnrollOnce(e *env) {
 	e.sameInstant("wake_at", got.WakeAt, e.now())
 	// Once ended, the account may enter again — under a new key only.
 	got.Status, got.ExitReason = store.EnrollmentExited, "reached the goal"
-	e.ok(e.st.SaveEnrollment(e.ctx, &got), "SaveEnrollment")
+	e.save(&got)
 	if ins := e.enroll(&store.Enrollment{Campaign: "onboarding", AccountID: a.ID, Key: "cp:onboarding:1"}); ins[0] {
 		t.Error("an ended enrollment's key enrolled again")
 	}
 	if ins := e.enroll(&store.Enrollment{Campaign: "onboarding", AccountID: a.ID, Key: "cp:onboarding:1:term2"}); !ins[0] {
 		t.Error("a new key after the end did not enroll")
 	}
-	// Saving an ended one again is a conflict: someone ended it meanwhile.
-	wantErr(t, e.st.SaveEnrollment(e.ctx, &got), derrors.Conflict, "")
+	// An ended one is not saved again (someone ended it meanwhile), and
+	// the others in the batch are.
+	checkin := &store.Enrollment{Campaign: "checkin", AccountID: a.ID, Key: "cp:checkin:1"}
+	if !e.enroll(checkin)[0] {
+		t.Fatal("checkin did not enroll")
+	}
+	o, err := e.st.GetEnrollment(e.ctx, checkin.ID)
+	e.ok(err, "GetEnrollment checkin")
+	o.Decision = "waiting"
+	got.Decision = "ended twice"
+	saved, err := e.st.SaveEnrollments(e.ctx, []*store.Enrollment{&got, &o})
+	e.ok(err, "SaveEnrollments")
+	if len(saved) != 2 || saved[0] || !saved[1] {
+		t.Errorf("saved = %v, want [false true]: an ended enrollment is not saved, an active one is", saved)
+	}
+	if back, _ := e.st.GetEnrollment(e.ctx, got.ID); back.Decision == "ended twice" {
+		t.Error("an ended enrollment was overwritten")
+	}
+	if back, _ := e.st.GetEnrollment(e.ctx, o.ID); back.Decision != "waiting" {
+		t.Errorf("the active one in the batch was not saved: %+v", back)
+	}
 	_, err = e.st.Enroll(e.ctx, []*store.Enrollment{{Campaign: "", AccountID: a.ID, Key: "k"}})
 	wantErr(t, err, derrors.Invalid, "")
 
@@ -130,7 +159,7 @@ func testEnrollmentDueWatchSave(e *env) {
 	d := due[0]
 	d.Step, d.Seq, d.StepStartedAt, d.WakeAt, d.Watch, d.Sent = "wait_for_ping", 2, now, now.Add(72*time.Hour), true, 1
 	d.Decision = "sent welcome; waiting until traits.first_ping_at != nil, at most 3d"
-	e.ok(e.st.SaveEnrollment(e.ctx, &d), "SaveEnrollment")
+	e.save(&d)
 	got, err := e.st.GetEnrollment(e.ctx, d.ID)
 	e.ok(err, "GetEnrollment")
 	if got.Step != "wait_for_ping" || got.Seq != 2 || !got.Watch || got.Sent != 1 || got.Decision != d.Decision ||
@@ -154,7 +183,7 @@ func testEnrollmentDueWatchSave(e *env) {
 	}
 	// Done: no longer due nor watching.
 	got.Status = store.EnrollmentDone
-	e.ok(e.st.SaveEnrollment(e.ctx, &got), "SaveEnrollment done")
+	e.save(&got)
 	if w, _ := e.st.WatchingEnrollments(e.ctx, []int64{a.ID}); len(w) != 0 {
 		t.Errorf("a finished enrollment still watches: %+v", w)
 	}
@@ -163,7 +192,8 @@ func testEnrollmentDueWatchSave(e *env) {
 	}
 	bad := got
 	bad.Status = "paused"
-	wantErr(t, e.st.SaveEnrollment(e.ctx, &bad), derrors.Invalid, "status")
+	_, err = e.st.SaveEnrollments(e.ctx, []*store.Enrollment{&d, &bad})
+	wantErr(t, err, derrors.Invalid, "status")
 }
 
 func testEnrollmentListStats(e *env) {

@@ -210,6 +210,21 @@ func testListContacts(e *env) {
 	if !slices.Equal(got, want) {
 		e.t.Errorf("ListContacts order = %v, want %v", got, want)
 	}
+	// Several accounts at once: the same lists, none for an account
+	// without contacts or unknown, a repeated id once.
+	empty := e.account(account.Account{Name: "Vacant"})
+	of, err := e.st.ListContactsOf(e.ctx, []int64{b.ID, a.ID, empty.ID, b.ID + 1000, a.ID})
+	e.ok(err, "ListContactsOf")
+	var ofA []int64
+	for _, c := range of[a.ID] {
+		ofA = append(ofA, c.ID)
+	}
+	if !slices.Equal(ofA, want) || len(of[b.ID]) != 1 || of[b.ID][0].Name != "Aaron" || len(of) != 2 {
+		e.t.Errorf("ListContactsOf = %v (a: %v, want %v)", of, ofA, want)
+	}
+	if none, err := e.st.ListContactsOf(e.ctx, nil); err != nil || len(none) != 0 {
+		e.t.Errorf("ListContactsOf(nil) = %v, %v", none, err)
+	}
 
 	for _, id := range []int64{e.account(account.Account{Name: "Empty"}).ID, b.ID + 100} {
 		cs, err := e.st.ListContacts(e.ctx, id)

@@ -153,8 +153,10 @@ func testActionsClaimedOnce(e *env) {
 	if len(expired) != 2 || expired[0].Attempts != 2 {
 		t.Errorf("after the claims expired: %+v", expired)
 	}
-	e.ok(e.st.FinishAction(e.ctx, due[0].ID, store.ActionDone, "task 12 created", start.Add(93*time.Minute), time.Time{}), "FinishAction done")
-	e.ok(e.st.FinishAction(e.ctx, due[1].ID, store.ActionPending, "smtp down, retrying", start.Add(93*time.Minute), start.Add(3*time.Hour)), "FinishAction retry")
+	e.ok(e.st.FinishActions(e.ctx, []store.ActionOutcome{
+		{ID: due[0].ID, Status: store.ActionDone, Result: "task 12 created", At: start.Add(93 * time.Minute)},
+		{ID: due[1].ID, Status: store.ActionPending, Result: "smtp down, retrying", At: start.Add(93 * time.Minute), RetryAt: start.Add(3 * time.Hour)},
+	}), "FinishActions done and retry")
 	// Concurrent claimers at 5h30 share the due actions without overlap.
 	var mu sync.Mutex
 	seen := map[int64]int{}
@@ -223,7 +225,7 @@ func testListFirings(e *env) {
 	e.ok(err, "ClaimDueActions")
 	for _, d := range due {
 		if d.Playbook == "qbr" {
-			e.ok(e.st.FinishAction(e.ctx, d.ID, store.ActionFailed, "no doc template qbr", start, time.Time{}), "FinishAction")
+			e.ok(e.st.FinishActions(e.ctx, []store.ActionOutcome{{ID: d.ID, Status: store.ActionFailed, Result: "no doc template qbr", At: start}}), "FinishActions")
 		}
 	}
 	stats, err := e.st.FiringStats(e.ctx, start.Add(-time.Hour))
