@@ -36,7 +36,12 @@ import (
 // the users. Ordinals are handed out in first-seen order, as the store
 // does, so an account's users are scattered over the ordinal space.
 //
-//	go test -run '^$' -bench Memory -benchtime 1x -timeout 60m ./internal/engine/
+//	go test -run '^$' -bench Memory -benchtime 1x -timeout 6h ./internal/engine/
+//
+// Full size is some 700M events through the engine's apply (three quarters
+// of the time: the feature and day maps, the Roaring add) and 365 day
+// changes over 100,000 accounts: hours on two shared cores; at a tenth
+// (TEND_BENCH_ACCOUNTS=10000 TEND_BENCH_USERS=1000000) a quarter of an hour.
 //
 // TEND_BENCH_ACCOUNTS, TEND_BENCH_USERS and TEND_BENCH_DAYS change the
 // size; TEND_BENCH_HEAPPROFILE names a file to write the heap profile to at
