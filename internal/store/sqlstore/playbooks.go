@@ -312,22 +312,28 @@ func (db *DB) ClaimDueActions(ctx context.Context, now time.Time, claim time.Dur
 	defer derrors.Wrap(&err, "store.ClaimDueActions")
 	now = msTime(now)
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, db.query("DueActionIDs"), db.d.Time(now), limit)
-		if err != nil {
-			return err
-		}
+		// The expired claims first (a runner died), then the due ones.
 		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
+		for _, name := range []string{"ExpiredActionIDs", "DueActionIDs"} {
+			if len(ids) >= limit {
+				break
+			}
+			rows, err := tx.QueryContext(ctx, db.query(name), db.d.Time(now), limit-len(ids))
+			if err != nil {
 				return err
 			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				ids = append(ids, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
 		}
 		if len(ids) == 0 {
 			return nil

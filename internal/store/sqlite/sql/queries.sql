@@ -590,8 +590,17 @@ SELECT playbook, at FROM playbook_firings WHERE kind = 'fire' AND at >= $1;
 SELECT playbook, result, done_at FROM playbook_actions WHERE status = 'failed' ORDER BY done_at DESC, id DESC LIMIT 500;
 
 -- name: DueActionIDs
+-- Pending actions due, in the order of the (status, due_at) index: no sort
+-- of every due action for each claim.
 SELECT id FROM playbook_actions
-WHERE (status = 'pending' AND due_at <= $1) OR (status = 'running' AND claimed_until < $1)
+WHERE status = 'pending' AND due_at <= $1
+ORDER BY due_at, id
+LIMIT $2;
+
+-- name: ExpiredActionIDs
+-- Running actions whose runner's claim expired.
+SELECT id FROM playbook_actions
+WHERE status = 'running' AND claimed_until < $1
 ORDER BY due_at, id
 LIMIT $2;
 
