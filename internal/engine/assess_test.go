@@ -230,13 +230,23 @@ func TestAssessorOneLeader(t *testing.T) {
 	defer one.Close()
 	two.Start()
 	defer two.Close()
-	time.Sleep(300 * time.Millisecond)
-	page, err := e.st.ListStateChanges(e.ctx, store.StateChangeFilter{AccountID: acme.ID})
-	if err != nil {
-		t.Fatal(err)
+	changes := func() int {
+		page, err := e.st.ListStateChanges(e.ctx, store.StateChangeFilter{AccountID: acme.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Changes)
 	}
+	// Wait for the leader's first assessment (a loaded machine takes
+	// longer than a fixed sleep allowed), then give the other as long
+	// again to record anything twice.
+	began := time.Now()
+	for changes() < 3 && time.Since(began) < 20*time.Second {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300*time.Millisecond + time.Since(began))
 	// Segment, program, stage: recorded once, by the one leader.
-	if len(page.Changes) != 3 {
-		t.Errorf("%d changes recorded, want 3 (one assessor leads)", len(page.Changes))
+	if n := changes(); n != 3 {
+		t.Errorf("%d changes recorded, want 3 (one assessor leads)", n)
 	}
 }
