@@ -103,8 +103,7 @@ type campaignStatsJSON struct {
 	// Unsubscribed counts the addresses that unsubscribed with the link in
 	// one of the campaign's emails.
 	Unsubscribed int `json:"unsubscribed"`
-	// SurveyAnswers counts the answers to the campaign's survey links, up
-	// to surveyCountCap.
+	// SurveyAnswers counts the answers to the campaign's survey links.
 	SurveyAnswers int `json:"survey_answers"`
 }
 
@@ -135,10 +134,6 @@ func (a *API) unsubscribedByCampaign(r *http.Request) (map[string]int, error) {
 	}
 	return out, nil
 }
-
-// surveyCountCap is as many survey answers as a campaign's stats count:
-// the store lists answers and has no count of them.
-const surveyCountCap = 1000
 
 // CampaignJSON renders a campaign's definition for the API, stats left
 // empty.
@@ -234,11 +229,7 @@ func (a *API) campaignStats(r *http.Request, key string, fig campaignFigures) (c
 	for _, s := range store.Statuses {
 		out.Messages[s] = counts[s]
 	}
-	answers, err := a.st.ListSurveyAnswers(ctx, store.SurveyFilter{Campaign: key, Limit: surveyCountCap})
-	if err != nil {
-		return out, err
-	}
-	out.SurveyAnswers = len(answers)
+	out.SurveyAnswers = all[key].SurveyAnswers
 	return out, nil
 }
 

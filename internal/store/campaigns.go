@@ -42,8 +42,8 @@ type Campaigns interface {
 	// ListEnrollments returns enrollments, the most recently changed
 	// first, with their accounts' names.
 	ListEnrollments(ctx context.Context, f EnrollmentFilter) (EnrollmentPage, error)
-	// CampaignStats counts each campaign's enrollments by status and its
-	// active ones by step, by campaign key.
+	// CampaignStats counts each campaign's enrollments by status, its
+	// active ones by step and its survey answers, by campaign key.
 	CampaignStats(ctx context.Context) (map[string]CampaignStats, error)
 
 	// RecordSurveyAnswer stores a contact's answer to a campaign's survey,
@@ -126,6 +126,8 @@ type CampaignStats struct {
 	// by their step.
 	ByStatus      map[string]int `json:"by_status"`
 	ActiveBySteps map[string]int `json:"active_by_step"`
+	// SurveyAnswers counts the answers to its survey emails.
+	SurveyAnswers int `json:"survey_answers"`
 }
 
 // SurveyAnswer is a contact's answer to a check-in survey: a rating from

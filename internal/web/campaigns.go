@@ -26,9 +26,6 @@ const (
 	previewAccountsLimit   = 20
 	accountMessagesPerPage = 50
 	accountEnrollmentsCard = 50
-	// surveyCountLimit caps the survey answers the list counts per
-	// campaign (the store has no count): more shows as "1000+".
-	surveyCountLimit = 1000
 	// unsubscribedScan caps the unsubscriptions the list reads to count
 	// them by campaign.
 	unsubscribedScan = 5000
@@ -71,7 +68,6 @@ type campaignRow struct {
 	// of its emails.
 	Unsubscribed int
 	Answers      int
-	AnswersMore  bool
 	// SendsSurvey marks a campaign whose emails carry the survey link.
 	SendsSurvey bool
 }
@@ -124,13 +120,7 @@ func (ui *UI) campaignRow(ctx context.Context, c *campaign.Campaign, stats store
 	}
 	row.Sent, row.Failed, row.Captured = counts[store.StatusSent], counts[store.StatusFailed], counts[store.StatusCaptured]
 	row.Queued, row.Suppressed = counts[store.StatusQueued]+counts[store.StatusSending], counts[store.StatusSuppressed]
-	if row.SendsSurvey {
-		answers, err := ui.st.ListSurveyAnswers(ctx, store.SurveyFilter{Campaign: c.Key, Limit: surveyCountLimit})
-		if err != nil {
-			return row, err
-		}
-		row.Answers, row.AnswersMore = len(answers), len(answers) == surveyCountLimit
-	}
+	row.Answers = stats.SurveyAnswers
 	return row, nil
 }
 

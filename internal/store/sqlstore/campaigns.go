@@ -270,7 +270,7 @@ func (db *DB) CampaignStats(ctx context.Context) (out map[string]store.CampaignS
 		}
 		return s
 	}
-	for _, q := range []string{"CampaignStatusCounts", "CampaignStepCounts"} {
+	for _, q := range []string{"CampaignStatusCounts", "CampaignStepCounts", "CampaignSurveyCounts"} {
 		rows, err := db.r.QueryContext(ctx, db.query(q))
 		if err != nil {
 			return nil, err
@@ -282,10 +282,15 @@ func (db *DB) CampaignStats(ctx context.Context) (out map[string]store.CampaignS
 				rows.Close()
 				return nil, err
 			}
-			if q == "CampaignStatusCounts" {
+			switch q {
+			case "CampaignStatusCounts":
 				get(c).ByStatus[k] = n
-			} else {
+			case "CampaignStepCounts":
 				get(c).ActiveBySteps[k] = n
+			default:
+				s := get(c)
+				s.SurveyAnswers = n
+				out[c] = s
 			}
 		}
 		err = rows.Err()

@@ -299,6 +299,21 @@ func testSurveyAnswers(e *env) {
 		_, err := e.st.RecordSurveyAnswer(e.ctx, &bad.a)
 		wantErr(t, err, bad.code, bad.field)
 	}
+	// Counted by campaign (the replaced answer once), whether or not the
+	// campaign has enrollments.
+	c2 := e.contact(account.Contact{AccountID: a.ID, Name: "Joe Admin", Email: "joe@acme.example"})
+	for _, ans := range []store.SurveyAnswer{
+		{Key: "cp:checkin:1:2:survey:8", AccountID: a.ID, ContactID: c2.ID, Campaign: "checkin", Rating: 5},
+		{Key: "cp:recap:1:2:survey:9", AccountID: a.ID, ContactID: c2.ID, Campaign: "recap", Rating: 3},
+	} {
+		_, err := e.st.RecordSurveyAnswer(e.ctx, &ans)
+		e.ok(err, "RecordSurveyAnswer "+ans.Key)
+	}
+	stats, err := e.st.CampaignStats(e.ctx)
+	e.ok(err, "CampaignStats")
+	if stats["checkin"].SurveyAnswers != 2 || stats["recap"].SurveyAnswers != 1 || len(stats) != 2 {
+		t.Errorf("survey answers counted %+v; want checkin 2, recap 1", stats)
+	}
 }
 
 // The signing secret is made once and shared.

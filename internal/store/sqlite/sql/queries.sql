@@ -972,6 +972,9 @@ SELECT campaign, status, count(*) FROM campaign_enrollments GROUP BY campaign, s
 -- name: CampaignStepCounts
 SELECT campaign, step, count(*) FROM campaign_enrollments WHERE status = 'active' GROUP BY campaign, step;
 
+-- name: CampaignSurveyCounts
+SELECT campaign, '', count(*) FROM survey_answers GROUP BY campaign;
+
 -- name: UpsertSurveyAnswer
 INSERT INTO survey_answers (key, account_id, contact_id, campaign, rating, comment, wants_help, at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
