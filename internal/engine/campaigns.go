@@ -99,18 +99,11 @@ func (r *runner) signer(ctx context.Context) (*links.Signer, error) {
 // Otherwise it says why not (or errSkipped: the playbook or the account is
 // gone).
 func (r *runner) enrollment(ctx context.Context, act store.FiringAction, now time.Time) (*store.Enrollment, string, error) {
-	p := r.playbook(act.Playbook)
-	if p == nil {
+	p, a, ok := r.action(act)
+	if !ok || a.Kind != playbook.ActionEnroll {
 		return nil, "", errSkipped
 	}
-	list := p.Actions
-	if act.Exit {
-		list = p.ExitActions
-	}
-	if act.Index >= len(list) || list[act.Index].Kind != playbook.ActionEnroll {
-		return nil, "", errSkipped // the playbook was edited since it fired
-	}
-	key := list[act.Index].Campaign
+	key := a.Campaign
 	f, ok := r.a.facts(act.AccountID, now)
 	if !ok {
 		return nil, "", errSkipped

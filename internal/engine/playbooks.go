@@ -584,20 +584,29 @@ func (r *runner) runAll(ctx context.Context, due []store.FiringAction, now time.
 // from the workspace, an account deleted).
 var errSkipped = derrors.New(derrors.NotFound, "skipped")
 
-// run performs one action and says what it did.
-func (r *runner) run(ctx context.Context, act store.FiringAction, now time.Time) (string, error) {
+// action finds a claimed action's playbook and its definition; not ok when
+// the playbook is gone or was edited since it fired.
+func (r *runner) action(act store.FiringAction) (*playbook.Playbook, playbook.Action, bool) {
 	p := r.playbook(act.Playbook)
 	if p == nil {
-		return "", errSkipped
+		return nil, playbook.Action{}, false
 	}
 	list := p.Actions
 	if act.Exit {
 		list = p.ExitActions
 	}
 	if act.Index >= len(list) || string(list[act.Index].Kind) != act.Kind {
-		return "", errSkipped // the playbook was edited since it fired
+		return nil, playbook.Action{}, false
 	}
-	a := list[act.Index]
+	return p, list[act.Index], true
+}
+
+// run performs one action and says what it did.
+func (r *runner) run(ctx context.Context, act store.FiringAction, now time.Time) (string, error) {
+	p, a, ok := r.action(act)
+	if !ok {
+		return "", errSkipped
+	}
 	acc, err := r.st.GetAccount(ctx, act.AccountID)
 	if derrors.Is(err, derrors.NotFound) {
 		return "", errSkipped
