@@ -65,8 +65,12 @@ type Usage struct {
 	idx map[int64]*usage.Account
 	// partial marks accounts whose days before the horizon were dropped
 	// from memory (they are in the store): a late event for such a day
-	// loads them back first.
+	// loads it back first.
 	partial map[int64]bool
+	// releasing is set at a day change until every account's days before
+	// yesterday are released (usage.Account.Release): only a saved day
+	// may be, so it waits for a flush that saves the days.
+	releasing bool
 	// users holds the account each user is linked to, by ordinal.
 	users userAccounts
 	// links is what the store was last told of recently identified users.
@@ -206,11 +210,17 @@ func (u *Usage) load(ctx context.Context) error {
 		return err
 	}
 	err = u.st.LoadDays(ctx, func(b store.DayBlob) error {
-		if usage.Day(b.Day) < horizon {
+		d := usage.Day(b.Day)
+		switch {
+		case d < horizon:
 			u.partial[b.AccountID] = true
 			return nil
+		case d < u.today-1:
+			// Stored and not expected to change: only the day's count and
+			// its users' latest days are kept.
+			return u.account(b.AccountID).RestoreDay(d, b.Blob)
 		}
-		return u.account(b.AccountID).UnmarshalDay(usage.Day(b.Day), b.Blob)
+		return u.account(b.AccountID).UnmarshalDay(d, b.Blob)
 	})
 	if err != nil {
 		return err
@@ -302,12 +312,13 @@ func (u *Usage) replay(ctx context.Context, evs []store.Event) error {
 	return nil
 }
 
-// account returns the index of an account, creating it. The caller holds
-// mu (or is loading).
+// account returns the index of an account, creating it with the engine's
+// today. The caller holds mu (or is loading).
 func (u *Usage) account(id int64) *usage.Account {
 	a, ok := u.idx[id]
 	if !ok {
 		a = usage.NewAccount(u.loc)
+		_ = a.Compact(u.today) // an empty index: sets its today, seals nothing
 		u.idx[id] = a
 	}
 	return a
@@ -688,19 +699,12 @@ func (u *Usage) applyLocked(ctx context.Context, ev store.Event, ordinal uint32,
 	}
 	a := u.account(id)
 	d := a.DayOf(ev.Timestamp)
-	if u.partial[id] && d < a.Horizon(u.cfg.Now()) {
-		// A late event for a day no longer in memory: load the stored
-		// days back first, so the saved day keeps its other users.
-		blobs, err := u.st.LoadAccountDays(ctx, id)
-		if err != nil {
+	if a.Released(d) || (u.partial[id] && d < a.Horizon(u.cfg.Now()) && !a.Holds(d)) {
+		// A late event for a day whose users are not in memory: load the
+		// stored day back first, so that it keeps its other users.
+		if err := u.loadDay(ctx, a, id, d); err != nil {
 			return err
 		}
-		for _, b := range blobs {
-			if err := a.UnmarshalDay(usage.Day(b.Day), b.Blob); err != nil {
-				return err
-			}
-		}
-		delete(u.partial, id)
 	}
 	_, pinged := a.FirstPing()
 	a.Add(ordinal, ev.Timestamp)
@@ -735,6 +739,23 @@ func (u *Usage) applyLocked(ctx context.Context, ev store.Event, ordinal uint32,
 	return nil
 }
 
+// loadDay loads an account's stored day d back into its index.
+func (u *Usage) loadDay(ctx context.Context, a *usage.Account, id int64, d usage.Day) error {
+	blobs, err := u.st.LoadAccountDays(ctx, id)
+	if err != nil {
+		return fmt.Errorf("load day %s of account %d: %w", d, id, err)
+	}
+	for _, b := range blobs {
+		if usage.Day(b.Day) == d {
+			return a.UnmarshalDay(d, b.Blob)
+		}
+	}
+	if a.Released(d) {
+		return fmt.Errorf("day %s of account %d was released from memory but is not in the store", d, id)
+	}
+	return nil // nobody was active that day
+}
+
 // Flush saves the changed days with the watermark, the feature uses and
 // first pings, records signals on the timelines and writes the computed
 // usage traits of the accounts that changed.
@@ -752,9 +773,10 @@ func (u *Usage) flush(ctx context.Context, days bool) error {
 	if today := usage.DayOf(now, u.loc); today != u.today {
 		// A new day moves every trailing window: recompute everyone and
 		// pack yesterday's bitmaps. The days are saved before the old ones
-		// are forgotten.
+		// are released and forgotten.
 		days = true
 		u.today = today
+		u.releasing = true
 		for id, a := range u.idx {
 			u.dirtyMetrics[id] = true
 			if err := a.Compact(today); err != nil {
@@ -834,6 +856,9 @@ func (u *Usage) flush(ctx context.Context, days bool) error {
 			return err
 		}
 	}
+	if days {
+		u.release()
+	}
 	for _, s := range signals {
 		body := "First product usage ping."
 		if s.Kind == SignalFirstFeatureUse {
@@ -845,6 +870,38 @@ func (u *Usage) flush(ctx context.Context, days bool) error {
 		}
 	}
 	return u.writeTraits(ctx, metrics)
+}
+
+// release drops from memory the sets of the days before yesterday, which the
+// flush that calls it has saved, keeping their counts: a late event for one
+// loads it back (applyLocked). An account with such a day changed since the
+// days were marshalled waits for the next flush that saves days.
+func (u *Usage) release() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.releasing {
+		return
+	}
+	before := u.today - 1
+	waiting := false
+	for id, a := range u.idx {
+		if dirtyBefore(u.dirtyDays[id], before) {
+			waiting = true
+			continue
+		}
+		a.Release(before)
+	}
+	u.releasing = waiting
+}
+
+// dirtyBefore reports whether a day before the given one is among days.
+func dirtyBefore(days map[usage.Day]bool, before usage.Day) bool {
+	for d := range days {
+		if d < before {
+			return true
+		}
+	}
+	return false
 }
 
 // purge deletes raw events older than the workspace's retention; the day

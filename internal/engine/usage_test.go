@@ -457,3 +457,76 @@ func TestUsageWritesOnlyLinksThatChange(t *testing.T) {
 		t.Errorf("after the minute: %d links written, contact %v; want 1, %d", n, c, bo.ID)
 	}
 }
+
+// Once saved, the days before yesterday keep only their counts in memory
+// (issue 3: "Memory: resident size at 100,000 accounts, 10M users, a year
+// of days: target ≤ 1 GB"): the metrics stay exact, a late event for such a
+// day loads it back and counts once, and a restart loads the stored days
+// as counts.
+func TestUsageReleasesSavedDays(t *testing.T) {
+	e := newEnv(t)
+	u := e.engine(time.Hour)
+	february(e, u)
+	if err := u.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	mar2 := usage.DayOf(time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC), time.UTC)
+	if u.Released(e.acme.ID, mar2) {
+		t.Fatal("a day was released before a day change")
+	}
+	want := u.Metrics(e.acme.ID)
+	e.clk.mu.Lock()
+	e.clk.t = time.Date(2026, 3, 11, 9, 0, 0, 0, time.UTC)
+	e.clk.mu.Unlock()
+	if err := u.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !u.Released(e.acme.ID, mar2) || !u.Released(e.acme.ID, mar2-10) {
+		t.Fatal("the saved days before yesterday were not released at the day change")
+	}
+	got := u.Metrics(e.acme.ID)
+	// 11 March: u1 and u2 in the 30 days, the same 8 users last month, the
+	// 28 days before now 11 Feb – 10 Mar (u1 and u2 on 14 days) as before.
+	if got.Active30 != 2 || got.LastMonthMAU != want.LastMonthMAU || *got.UsageScore != *want.UsageScore {
+		t.Fatalf("after releasing: %+v\nbefore: %+v", got, want)
+	}
+	// Late events for a released day: one already counted, one new.
+	e.send(u, track("u1", "Search Performed", "2026-03-02T18:00:00Z"), group("u10", "grp_acme"), track("u10", "Search Performed", "2026-03-02T19:00:00Z"))
+	if u.Released(e.acme.ID, mar2) {
+		t.Fatal("the late event's day was not loaded back")
+	}
+	if got := u.Metrics(e.acme.ID); got.Active30 != 3 {
+		t.Fatalf("active 30d after the late events = %d, want 3 (u1, u2, u10)", got.Active30)
+	}
+	dauOn := func(u *engine.Usage, d usage.Day) int {
+		t.Helper()
+		chart, err := u.Chart(e.ctx, e.acme.ID, 30, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range chart.DAU {
+			if p.Day == d {
+				return p.Users
+			}
+		}
+		t.Fatalf("no chart point for %s", d)
+		return 0
+	}
+	if n := dauOn(u, mar2); n != 3 {
+		t.Errorf("DAU on 2 March = %d, want 3 (u1, u2, and u10 late)", n)
+	}
+	if err := u.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := e.engine(time.Hour)
+	defer again.Close()
+	if !again.Released(e.acme.ID, mar2-1) {
+		t.Error("after a restart the stored days before yesterday are not held as counts")
+	}
+	if got := again.Metrics(e.acme.ID); got.Active30 != 3 || got.LastMonthMAU != want.LastMonthMAU {
+		t.Errorf("after a restart: %+v", got)
+	}
+	if n := dauOn(again, mar2); n != 3 {
+		t.Errorf("after a restart, DAU on 2 March = %d, want 3", n)
+	}
+}

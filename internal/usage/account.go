@@ -2,6 +2,7 @@ package usage
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -15,21 +16,26 @@ import (
 // bitmap; plus the account's first usage ping and its first use of each
 // feature (feature.go).
 //
-// Days are kept in two forms. A day that may still change is a live
+// Days are kept in three forms. A day that may still change is a live
 // *roaring.Bitmap. Compact seals older days into one byte arena per account in
 // the portable Roaring format, which costs about a third of a live bitmap's
 // memory (see BenchmarkMemory); a late event for a sealed day brings the day
 // back to life until the next Compact. Every query reads both forms, so
-// sealing never changes a result.
+// sealing never changes a result. Release keeps only the count of days the
+// caller has stored (4 bytes a day instead of the set): the metrics need no
+// more, because the windows' distinct users come from the per-user table
+// (recent.go); what needs a released day's users (a late event for it, a
+// union in a chart, Merge) has the caller load it back with UnmarshalDay.
 //
 // The zero Account indexes days in UTC. An Account is not safe for concurrent
 // use: writers (Add, UseFeature, Merge, UnmarshalDay, Compact, Forget,
 // RestoreFirstPing) need the caller's lock; readers may run concurrently
 // with each other.
 type Account struct {
-	loc    *time.Location
-	live   map[Day]*roaring.Bitmap
-	sealed sealedDays
+	loc      *time.Location
+	live     map[Day]*roaring.Bitmap
+	sealed   sealedDays
+	released releasedDays
 
 	// firstPing is the earliest event time seen; zero when there has been
 	// none. Events arrive out of order (backfills, offline clients), so it is
@@ -67,7 +73,9 @@ func (a *Account) DayOf(t time.Time) Day { return DayOf(t, a.Location()) }
 
 // Add records that the user with the given ordinal was active at the given
 // time, and reports whether that is news for the day: false when the user was
-// already counted on that local day.
+// already counted on that local day. The day must not be released (Released):
+// the caller loads a released day back with UnmarshalDay first, because only
+// the stored set can say whether the user is news; Add panics otherwise.
 func (a *Account) Add(ordinal uint32, at time.Time) bool {
 	a.notePing(at)
 	d := a.DayOf(at)
@@ -91,6 +99,9 @@ func (a *Account) addOnDay(d Day, ordinal uint32) bool {
 		a.sealed.remove(i)
 		a.setLive(d, bm)
 		return bm.CheckedAdd(ordinal)
+	}
+	if a.released.has(d) {
+		panic(fmt.Sprintf("usage: Add for day %s, whose users were released from memory: UnmarshalDay it first", d))
 	}
 	bm := roaring.New()
 	bm.Add(ordinal)
@@ -143,7 +154,7 @@ func (a *Account) DAU(d Day) int {
 	if i, ok := a.sealed.find(d); ok {
 		return encodedCardinality(a.sealed.bytes(i))
 	}
-	return 0
+	return a.released.count(d)
 }
 
 // sumDAU returns the sum of DAU over the days from through to, both
@@ -170,11 +181,14 @@ func (a *Account) sumDAU(from, to Day) int {
 	for i := lo; i < len(a.sealed.days) && a.sealed.days[i] <= to; i++ {
 		sum += encodedCardinality(a.sealed.bytes(i))
 	}
-	return sum
+	return sum + a.released.sum(from, to)
 }
 
 // MAU returns the number of distinct users active on any day of calendar
 // month m: the union of its days, so a user active on twenty days counts once.
+// MAU, Actives, Users and MAUSeries read the days' sets: released days in
+// the range count as if nobody had been active, so a caller that releases
+// days loads them back first (the engine's chart reads the stored days).
 func (a *Account) MAU(m Month) int { return a.Actives(m.First(), m.Last()) }
 
 // Actives returns the number of distinct users active on any day from
@@ -240,28 +254,50 @@ func (a *Account) between(from, to Day) []*roaring.Bitmap {
 	return out
 }
 
-// Days returns every day with at least one active user, oldest first. A
-// store persists one MarshalDay blob per day listed.
+// Days returns every day with at least one active user, oldest first,
+// released days included. A store persists one MarshalDay blob per day
+// listed that is not released.
 func (a *Account) Days() []Day {
-	out := make([]Day, 0, len(a.live)+len(a.sealed.days))
+	out := make([]Day, 0, len(a.live)+len(a.sealed.days)+len(a.released.days))
 	out = append(out, a.sealed.days...)
 	for d := range a.live {
 		out = append(out, d)
+	}
+	for _, c := range a.released.days {
+		out = append(out, c.day)
 	}
 	slices.Sort(out)
 	return out
 }
 
+// Holds reports whether the index has day d in any form: its set, or its
+// count after Release.
+func (a *Account) Holds(d Day) bool {
+	if a.live[d] != nil || a.released.has(d) {
+		return true
+	}
+	_, ok := a.sealed.find(d)
+	return ok
+}
+
+// Released reports whether day d's users were released from memory
+// (Release), so that only its count is held.
+func (a *Account) Released(d Day) bool { return a.released.has(d) }
+
 // MarshalDay returns day d's users in the portable Roaring format
 // (https://github.com/RoaringBitmap/RoaringFormatSpec), which other Roaring
 // implementations read too, PostgreSQL's roaringbitmap extension among them.
-// A day without users encodes as the empty bitmap.
+// A day without users encodes as the empty bitmap; a released day is an
+// error, since its users are only in the store.
 func (a *Account) MarshalDay(d Day) ([]byte, error) {
 	if bm := a.live[d]; bm != nil {
 		return encode(bm)
 	}
 	if i, ok := a.sealed.find(d); ok {
 		return bytes.Clone(a.sealed.bytes(i)), nil
+	}
+	if a.released.has(d) {
+		return nil, fmt.Errorf("usage: day %s was released from memory; its users are in the store", d)
 	}
 	return roaring.New().ToBytes()
 }
@@ -276,18 +312,103 @@ func encode(bm *roaring.Bitmap) ([]byte, error) {
 
 // UnmarshalDay adds the users in blob, as MarshalDay wrote it, to day d. It
 // is a union, not a replacement, so loading a stored day after live events
-// for it have arrived loses none of them. Corrupt input is an error and
-// leaves the account unchanged.
+// for it have arrived loses none of them. A released day takes the blob as
+// its set: it was released once stored, so the store's set is the whole of
+// it. Corrupt input is an error and leaves the account unchanged.
 func (a *Account) UnmarshalDay(d Day, blob []byte) error {
 	bm, err := decode(blob)
 	if err != nil {
 		return fmt.Errorf("usage: day %s: %w", d, err)
+	}
+	if a.released.has(d) {
+		a.released.remove(d)
+		if bm.IsEmpty() {
+			return nil
+		}
+		a.orInto(d, bm)
+		return nil
 	}
 	if bm.IsEmpty() {
 		return nil
 	}
 	a.orInto(d, bm)
 	return nil
+}
+
+// RestoreDay loads a stored day the caller does not expect to change
+// straight into its released form: its users enter the per-user table and
+// only its count stays, so that loading two months of stored days costs no
+// sets. A day after the index's today (Compact), or one the index holds as
+// a set, is loaded as UnmarshalDay loads it.
+func (a *Account) RestoreDay(d Day, blob []byte) error {
+	if !a.releasable(d) || a.live[d] != nil {
+		return a.UnmarshalDay(d, blob)
+	}
+	if _, ok := a.sealed.find(d); ok {
+		return a.UnmarshalDay(d, blob)
+	}
+	bm, err := decode(blob)
+	if err != nil {
+		return fmt.Errorf("usage: day %s: %w", d, err)
+	}
+	a.released.remove(d)
+	if bm.IsEmpty() {
+		return nil
+	}
+	bm.Iterate(func(o uint32) bool {
+		a.recent.note(o, d)
+		return true
+	})
+	a.released.set(d, int(bm.GetCardinality()))
+	return nil
+}
+
+// releasable reports whether day d may be held as a count only: the
+// per-user table must hold its users, so the table must be on and d no
+// later than the index's today.
+func (a *Account) releasable(d Day) bool {
+	t := a.recent
+	if t.off || t.through == 0 {
+		return false
+	}
+	v, ok := ref(d)
+	return ok && v <= t.through
+}
+
+// Release drops from memory the sets of the days before the given day,
+// keeping their counts: the caller has stored them (MarshalDay) and loads
+// one back with UnmarshalDay before an event for it is added. The engine
+// releases the days before yesterday at each day change, once they are
+// saved, so an account holds the sets of yesterday and today only. Days
+// after the index's today (Compact) are never released, nor anything when
+// the per-user table is off, since Compute would then need the sets.
+func (a *Account) Release(before Day) {
+	for d, bm := range a.live {
+		if d < before && a.releasable(d) {
+			a.released.set(d, int(bm.GetCardinality()))
+			delete(a.live, d)
+		}
+	}
+	n := 0
+	for i, d := range a.sealed.days {
+		if d >= before || !a.releasable(d) {
+			break
+		}
+		a.released.set(d, encodedCardinality(a.sealed.bytes(i)))
+		n++
+	}
+	if n > 0 {
+		for _, sp := range a.sealed.spans[:n] {
+			a.sealed.garbage += int(sp.n)
+		}
+		a.sealed.days = a.sealed.days[n:]
+		a.sealed.spans = a.sealed.spans[n:]
+		a.sealed.rebuild(nil, nil)
+	}
+	if len(a.live) == 0 {
+		a.live = nil
+	}
+	a.released.clip()
 }
 
 // decode reads a portable Roaring bitmap and checks it thoroughly: stored
@@ -310,7 +431,8 @@ func decode(blob []byte) (bm *roaring.Bitmap, err error) {
 	return bm, nil
 }
 
-// orInto unions bm, which the account may keep, into day d.
+// orInto unions bm, which the account may keep, into day d, which is not
+// released.
 func (a *Account) orInto(d Day, bm *roaring.Bitmap) {
 	bm.Iterate(func(o uint32) bool {
 		a.recent.note(o, d)
@@ -333,12 +455,31 @@ func (a *Account) orInto(d Day, bm *roaring.Bitmap) {
 // ping, and the earlier first use of each feature by the account and by each
 // user. Both must index the same time zone and share one ordinal space (the
 // same Ordinals allocator); merging an index with itself changes nothing.
+// Sets cannot be unioned with counts: a day released in either index must
+// be held as a set by a (the engine's chart loads every stored day into a
+// fresh index and merges the live one into it), else Merge fails and
+// changes nothing.
 func (a *Account) Merge(b *Account) error {
 	if a == b || b == nil {
 		return nil
 	}
 	if a.Location().String() != b.Location().String() {
 		return fmt.Errorf("usage: cannot merge an index in %s into one in %s", b.Location(), a.Location())
+	}
+	for _, c := range b.released.days {
+		if _, sealed := a.sealed.find(c.day); !sealed && a.live[c.day] == nil {
+			return fmt.Errorf("usage: cannot merge day %s, whose users were released from memory, into an index without them", c.day)
+		}
+	}
+	for d := range b.live {
+		if a.released.has(d) {
+			return fmt.Errorf("usage: cannot merge into day %s, whose users were released from memory: UnmarshalDay it first", d)
+		}
+	}
+	for _, d := range b.sealed.days {
+		if a.released.has(d) {
+			return fmt.Errorf("usage: cannot merge into day %s, whose users were released from memory: UnmarshalDay it first", d)
+		}
 	}
 	for d, bm := range b.live {
 		a.orInto(d, bm.Clone())
@@ -357,10 +498,19 @@ func (a *Account) Merge(b *Account) error {
 
 // Compact seals every live day before the given day into the account's
 // compact form, keeping later days live because late events for them are
-// still likely. The engine calls it with yesterday (or the day before) after
-// a flush; a day sealed too early costs only a re-encode when an event for it
-// arrives. It fails only if Roaring cannot encode a bitmap.
+// still likely. The engine calls it with today at each day change; a day
+// sealed too early costs only a re-encode when an event for it arrives. It
+// fails only if Roaring cannot encode a bitmap.
+//
+// The day is also the index's today from then on (it never moves back): the
+// per-user table counts the days through it, and a day after it — an event
+// from a client whose clock runs ahead — joins the table when a later
+// Compact reaches it, so that windows ending today never count it. Compute
+// for a later day reads such days from their sets; Compute for an earlier
+// day than the index's today counts the users active after it too if their
+// days were released (the engine's clock does not go back).
 func (a *Account) Compact(before Day) error {
+	a.advance(before)
 	var seal []Day
 	for d := range a.live {
 		if d < before {
@@ -407,6 +557,7 @@ func (a *Account) Forget(before Day) {
 			delete(a.live, d)
 		}
 	}
+	a.released.forget(before)
 	if i, _ := a.sealed.find(before); i > 0 {
 		for _, sp := range a.sealed.spans[:i] {
 			a.sealed.garbage += int(sp.n)
@@ -414,6 +565,120 @@ func (a *Account) Forget(before Day) {
 		a.sealed.days = a.sealed.days[i:]
 		a.sealed.spans = a.sealed.spans[i:]
 		a.sealed.rebuild(nil, nil)
+	}
+}
+
+// advance makes today the index's today (see Compact): the days after the
+// old today through the new one join the per-user table. The first time,
+// the table is rebuilt without later days if it holds any; nothing is
+// released before a today is set, so every day's set is at hand.
+func (a *Account) advance(today Day) {
+	t := &a.recent
+	v, ok := ref(today)
+	if t.off || !ok || v <= t.through {
+		return
+	}
+	old := t.through
+	t.through = v
+	if old == 0 {
+		if t.latest <= v {
+			return
+		}
+		// Days after today were noted before there was a today: start
+		// again from the sets, all held, leaving them out.
+		*t = recentUsers{through: v}
+		a.noteDays(refBase, today)
+		return
+	}
+	a.noteDays(old.day()+1, today)
+}
+
+// noteDays enters the users of the days held as sets from through to into
+// the per-user table.
+func (a *Account) noteDays(from, to Day) {
+	note := func(d Day, bm *roaring.Bitmap) {
+		bm.Iterate(func(o uint32) bool {
+			a.recent.note(o, d)
+			return true
+		})
+	}
+	for d, bm := range a.live {
+		if d >= from && d <= to {
+			note(d, bm)
+		}
+	}
+	lo, _ := a.sealed.find(from)
+	for i := lo; i < len(a.sealed.days) && a.sealed.days[i] <= to; i++ {
+		note(a.sealed.days[i], a.sealed.bitmap(i))
+	}
+}
+
+// releasedDays holds the counts of released days, ascending by day: 8
+// bytes a day.
+type releasedDays struct {
+	days []dayCount
+}
+
+type dayCount struct {
+	day Day
+	n   uint32
+}
+
+func (r *releasedDays) find(d Day) (int, bool) {
+	return slices.BinarySearchFunc(r.days, d, func(c dayCount, d Day) int { return cmp.Compare(c.day, d) })
+}
+
+func (r *releasedDays) has(d Day) bool {
+	_, ok := r.find(d)
+	return ok
+}
+
+func (r *releasedDays) count(d Day) int {
+	if i, ok := r.find(d); ok {
+		return int(r.days[i].n)
+	}
+	return 0
+}
+
+// sum returns the sum of the counts of the days from through to.
+func (r *releasedDays) sum(from, to Day) int {
+	i, _ := r.find(from)
+	n := 0
+	for ; i < len(r.days) && r.days[i].day <= to; i++ {
+		n += int(r.days[i].n)
+	}
+	return n
+}
+
+func (r *releasedDays) set(d Day, n int) {
+	i, ok := r.find(d)
+	if ok {
+		r.days[i].n = uint32(n)
+		return
+	}
+	r.days = slices.Insert(r.days, i, dayCount{d, uint32(n)})
+}
+
+func (r *releasedDays) remove(d Day) {
+	if i, ok := r.find(d); ok {
+		r.days = slices.Delete(r.days, i, i+1)
+	}
+}
+
+// forget drops the days before the given day.
+func (r *releasedDays) forget(before Day) {
+	if i, _ := r.find(before); i > 0 {
+		r.days = slices.Delete(r.days, 0, i)
+		r.clip()
+	}
+}
+
+// clip gives back slack when the days hold much less than their capacity.
+func (r *releasedDays) clip() {
+	if len(r.days) == 0 {
+		r.days = nil
+	} else if cap(r.days) > len(r.days)+len(r.days)/4+4 {
+		r.days = slices.Clone(r.days)
 	}
 }
 

@@ -415,3 +415,110 @@ func TestHorizonAndForget(t *testing.T) {
 		t.Errorf("Forget(tomorrow) kept %v", a.Days())
 	}
 }
+
+// TestRelease checks what a released day still answers (its count, the
+// metrics) and what needs it loaded back (its set: MarshalDay, Add, Merge),
+// and that only days through the index's today are released.
+func TestRelease(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	a := NewAccount(time.UTC)
+	for i := range 40 {
+		for u := range uint32(i%5 + 1) {
+			a.Add(u*70000+uint32(i%3), start.AddDate(0, 0, i))
+		}
+	}
+	now := start.AddDate(0, 0, 39)
+	today := a.DayOf(now)
+	a.Add(9, now.AddDate(0, 0, 1)) // a client's clock ahead: tomorrow
+	blobs := map[Day][]byte{}
+	for _, d := range a.Days() {
+		b, err := a.MarshalDay(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs[d] = b
+	}
+	want := Compute(a, 20, now)
+
+	a.Release(today + 5) // no today yet: nothing is released
+	if len(a.released.days) != 0 {
+		t.Fatalf("released %d days before a today was set", len(a.released.days))
+	}
+	if err := a.Compact(today); err != nil {
+		t.Fatal(err)
+	}
+	a.Release(today + 5) // only the days through today
+	if n := len(a.released.days); n != 40 || a.Released(today+1) || a.live[today+1] == nil {
+		t.Fatalf("released %d days (want 40, today's included), tomorrow released %v", n, a.Released(today+1))
+	}
+	if len(a.sealed.days) != 0 || len(a.sealed.arena) != 0 {
+		t.Errorf("the sealed days stayed: %d days, %d bytes", len(a.sealed.days), len(a.sealed.arena))
+	}
+	if got := Compute(a, 20, now); !sameUtilization(utilizationOf(got), utilizationOf(want)) {
+		t.Fatalf("Release changed the metrics:\n got %v\nwant %v", utilizationOf(got), utilizationOf(want))
+	}
+	if got := a.Days(); len(got) != 41 {
+		t.Errorf("Days lists %d days, want the 41 held", len(got))
+	}
+	d := today - 3
+	if dau := a.DAU(d); dau != int(encodedCardinality(blobs[d])) {
+		t.Errorf("released day's DAU %d", dau)
+	}
+	if _, err := a.MarshalDay(d); err == nil {
+		t.Error("MarshalDay of a released day did not fail")
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("Add to a released day did not panic")
+			}
+		}()
+		a.Add(1, d.Start(time.UTC))
+	}()
+	other := NewAccount(time.UTC)
+	other.Add(5, d.Start(time.UTC))
+	if err := a.Merge(other); err == nil {
+		t.Error("merged a set into a released day")
+	}
+	if err := other.Merge(a); err == nil {
+		t.Error("merged released days into an index without them")
+	}
+	// Loaded back, the day is a set again, and an event for it counts.
+	if err := a.UnmarshalDay(d, blobs[d]); err != nil {
+		t.Fatal(err)
+	}
+	if a.Released(d) || a.DAU(d) != encodedCardinality(blobs[d]) {
+		t.Fatalf("after UnmarshalDay: released %v, DAU %d", a.Released(d), a.DAU(d))
+	}
+	if !a.Add(123456, d.Start(time.UTC)) || a.DAU(d) != encodedCardinality(blobs[d])+1 {
+		t.Errorf("a late new user on a loaded-back day: DAU %d", a.DAU(d))
+	}
+	// A restored index (days loaded straight as counts) computes the same.
+	r := NewAccount(time.UTC)
+	if err := r.Compact(today); err != nil {
+		t.Fatal(err)
+	}
+	for d, b := range blobs {
+		if err := r.RestoreDay(d, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !r.Released(today-1) || r.Released(today+1) {
+		t.Errorf("RestoreDay: yesterday released %v, tomorrow released %v (want true, false)", r.Released(today-1), r.Released(today+1))
+	}
+	if got := Compute(r, 20, now); !sameUtilization(utilizationOf(got), utilizationOf(want)) {
+		t.Fatalf("restored:\n got %v\nwant %v", utilizationOf(got), utilizationOf(want))
+	}
+	// Tomorrow, its users join the table, and Forget drops released days.
+	if err := r.Compact(today + 1); err != nil {
+		t.Fatal(err)
+	}
+	if m := Compute(r, 20, now.AddDate(0, 0, 1)); m.DAU != 1 || m.Active7 < 1 {
+		t.Errorf("tomorrow: %+v", utilizationOf(m))
+	}
+	r.Forget(today)
+	if days := r.Days(); days[0] != today {
+		t.Errorf("after Forget(today) the days start %s", days[0])
+	}
+}

@@ -3,6 +3,7 @@ package usage
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -128,5 +129,56 @@ func TestUseFeatureLimits(t *testing.T) {
 	// Known features still record new users at the cap.
 	if got, err := a.UseFeature("page 7", 2, at); err != nil || !got.User {
 		t.Fatalf("a known feature at the cap: %+v, %v", got, err)
+	}
+}
+
+// TestFeatureUsersAgreeWithAMap drives first uses in random ordinal and time
+// order into two indexes, merges them, and checks every user's first use,
+// the counts and the persisted order against a map of earliest times.
+func TestFeatureUsersAgreeWithAMap(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(5, 6))
+	base := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	a, b := NewAccount(time.UTC), NewAccount(time.UTC)
+	want := map[uint32]time.Time{}
+	for i := range 3000 {
+		ord := uint32(r.IntN(700)) * 13
+		at := base.Add(time.Duration(r.IntN(1e6)) * time.Millisecond)
+		x := a
+		if i%3 == 0 {
+			x = b
+		}
+		if _, err := x.UseFeature("search", ord, at); err != nil {
+			t.Fatal(err)
+		}
+		if w, ok := want[ord]; !ok || at.Before(w) {
+			want[ord] = at
+		}
+	}
+	if err := a.Merge(b); err != nil {
+		t.Fatal(err)
+	}
+	if fs := a.Features(); len(fs) != 1 || fs[0].Users != len(want) {
+		t.Fatalf("features %+v, want search used by %d", fs, len(want))
+	}
+	for ord, w := range want {
+		if got, ok := a.UserFirstUse("search", ord); !ok || !got.Equal(w) {
+			t.Fatalf("user %d: first use %v %v, want %v", ord, got, ok, w)
+		}
+	}
+	if _, ok := a.UserFirstUse("search", 1); ok {
+		t.Error("a user who never used the feature has a first use")
+	}
+	prev := -1
+	n := 0
+	for u := range a.FeatureUses() {
+		if int(u.Ordinal) <= prev || !u.At.Equal(want[u.Ordinal]) {
+			t.Fatalf("FeatureUses: %+v after ordinal %d", u, prev)
+		}
+		prev = int(u.Ordinal)
+		n++
+	}
+	if n != len(want) {
+		t.Errorf("FeatureUses yielded %d, want %d", n, len(want))
 	}
 }

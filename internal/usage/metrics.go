@@ -74,12 +74,8 @@ func Compute(a *Account, seats int, now time.Time) Metrics {
 		LastMonth: month - 1,
 		Seats:     seats,
 	}
-	if c, ok := a.recent.count(today); ok {
-		m.Active7, m.Active30, m.MonthToDate, m.LastMonthMAU = c.active7, c.active30, c.monthToDate, c.lastMonth
-	} else {
-		c := a.unionCounts(a.Horizon(now), today)
-		m.Active7, m.Active30, m.MonthToDate, m.LastMonthMAU = c.active7, c.active30, c.monthToDate, c.lastMonth
-	}
+	c := a.counts(today)
+	m.Active7, m.Active30, m.MonthToDate, m.LastMonthMAU = c.active7, c.active30, c.monthToDate, c.lastMonth
 	m.DAU = a.DAU(today)
 	sum := a.sumDAU(today-UsageScoreDays, today-1)
 	m.AvgDAU28 = float64(sum) / UsageScoreDays
@@ -97,6 +93,58 @@ func Compute(a *Account, seats int, now time.Time) Metrics {
 		m.FirstPing = &t
 	}
 	return m
+}
+
+// counts returns the windows' distinct users at today: from the per-user
+// table, plus the users of the days after the index's today through today,
+// which the table does not hold yet; by unioning the days when the table
+// cannot tell.
+func (a *Account) counts(today Day) counts {
+	c, ok := a.recent.count(today)
+	if !ok {
+		return a.unionCounts(a.horizon(today), today)
+	}
+	if t := a.recent.through; t != 0 && t.day() < today {
+		a.countLater(&c, t.day()+1, today)
+	}
+	return c
+}
+
+// countLater adds to c the users of the days from through today (held as
+// sets, after the index's today) whom the table does not already count in
+// each window. A user's latest such day says which windows ending today they
+// are in, and whether any is in last month the last.
+func (a *Account) countLater(c *counts, from, today Day) {
+	w, _ := windowsAt(today) // count succeeded, so the windows are in range
+	type later struct {
+		last      refDay
+		lastMonth bool
+	}
+	users := map[uint32]later{}
+	for d := today; d >= from; d-- {
+		bm := a.view(d)
+		if bm == nil {
+			continue
+		}
+		v, _ := ref(d)
+		inLM := v >= w.lastMonth && v < w.month
+		bm.Iterate(func(o uint32) bool {
+			l, seen := users[o]
+			if !seen {
+				l.last = v
+			}
+			l.lastMonth = l.lastMonth || inLM
+			users[o] = l
+			return true
+		})
+	}
+	for o, l := range users {
+		u, _ := a.recent.find(o) // the zero row counts in no window
+		c.active7 += b2i(l.last >= w.s7 && u.last < w.s7)
+		c.active30 += b2i(l.last >= w.s30 && u.last < w.s30)
+		c.monthToDate += b2i(l.last >= w.month && u.last < w.month)
+		c.lastMonth += b2i(l.lastMonth && !inLastMonth(w, u))
+	}
 }
 
 // unionCounts counts the windows' distinct users at today by unioning the
@@ -166,8 +214,9 @@ func (a *Account) unionCounts(from, today Day) counts {
 // a 28-day February, the 30-day window starts on 31 January). Days before it
 // may be persisted and forgotten without changing any metric; the charts'
 // series read further back.
-func (a *Account) Horizon(now time.Time) Day {
-	today := a.DayOf(now)
+func (a *Account) Horizon(now time.Time) Day { return a.horizon(a.DayOf(now)) }
+
+func (a *Account) horizon(today Day) Day {
 	return min((today.Month() - 1).First(), today-LongWindow+1, today-UsageScoreDays)
 }
 

@@ -94,7 +94,9 @@ func (n *naive) metrics(now time.Time, seats int) utilization {
 }
 
 // TestAgreesWithNaiveSets drives random events through Ordinals and Account,
-// with sealing, blob round trips and merges mixed in, and checks every metric
+// with sealing, releasing (days saved to a map standing for the store and
+// loaded back before they change), restoring from it, blob round trips and
+// merges mixed in, and checks every metric
 // and series against the naive model, across zones with DST, half-hour and
 // quarter-hour offsets. Half the iterations have events up to two days after
 // now, which Compute must leave out of windows ending today (it then unions
@@ -111,7 +113,7 @@ func TestAgreesWithNaiveSets(t *testing.T) {
 		iterations = 40
 	}
 	r := rand.New(rand.NewPCG(2026, 3))
-	fromTable := 0
+	fromTable, released, withReleased := 0, 0, 0
 	for it := range iterations {
 		loc := zones[r.IntN(len(zones))]
 		now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.Int64N(int64(4 * 365 * 24 * time.Hour))))
@@ -128,6 +130,31 @@ func TestAgreesWithNaiveSets(t *testing.T) {
 		model := &naive{loc: loc, days: map[string]map[string]bool{}}
 		modelA := &naive{loc: loc, days: map[string]map[string]bool{}}
 		a, b := NewAccount(loc), NewAccount(loc)
+		// stored is a's store: each day's set as last saved. Before a
+		// Release the days held as sets are saved, and a released day is
+		// loaded back before it changes, as the engine does.
+		stored := map[Day][]byte{}
+		release := func(before Day) {
+			for _, d := range a.Days() {
+				if a.Released(d) {
+					continue
+				}
+				blob, err := a.MarshalDay(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				stored[d] = blob
+			}
+			a.Release(before)
+			released++
+		}
+		load := func(d Day) {
+			if a.Released(d) {
+				if err := a.UnmarshalDay(d, stored[d]); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 		for e := range events {
 			id := fmt.Sprintf("user-%d", r.IntN(users))
 			// From 100 days before now to now, or to two days after (clock
@@ -142,13 +169,19 @@ func TestAgreesWithNaiveSets(t *testing.T) {
 			// "new for the day" is checked against a's own events.
 			if r.IntN(2) == 0 {
 				b.Add(ord, at)
-			} else if got, want := a.Add(ord, at), modelA.add(id, at); got != want {
-				t.Fatalf("%s: event %d: Add = %v, naive says %v", name, e, got, want)
+			} else {
+				load(a.DayOf(at))
+				if got, want := a.Add(ord, at), modelA.add(id, at); got != want {
+					t.Fatalf("%s: event %d: Add = %v, naive says %v", name, e, got, want)
+				}
 			}
 			if r.IntN(150) == 0 {
 				if err := a.Compact(a.DayOf(now) - Day(r.IntN(60))); err != nil {
 					t.Fatal(err)
 				}
+			}
+			if r.IntN(100) == 0 {
+				release(a.DayOf(now) - Day(r.IntN(60)))
 			}
 		}
 		// Persist b day by day and load it into a third index, as a store
@@ -162,6 +195,7 @@ func TestAgreesWithNaiveSets(t *testing.T) {
 			if err := c.UnmarshalDay(d, blob); err != nil {
 				t.Fatal(err)
 			}
+			load(d)
 		}
 		if first, ok := b.FirstPing(); ok {
 			c.RestoreFirstPing(first)
@@ -174,14 +208,59 @@ func TestAgreesWithNaiveSets(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		if r.IntN(2) == 0 {
+			release(a.DayOf(now) - 1)
+		}
+		// A restored copy: every stored day loaded straight into its
+		// released form after a today is set, as the engine loads at
+		// startup, and the rest as sets.
+		restored := NewAccount(loc)
+		if err := restored.Compact(a.DayOf(now)); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range a.Days() {
+			blob := stored[d]
+			if !a.Released(d) {
+				var err error
+				if blob, err = a.MarshalDay(d); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if d < a.DayOf(now)-1 {
+				if err := restored.RestoreDay(d, blob); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := restored.UnmarshalDay(d, blob); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if first, ok := a.FirstPing(); ok {
+			restored.RestoreFirstPing(first)
+		}
+		if got, want := utilizationOf(Compute(restored, seats, now)), model.metrics(now, seats); !sameUtilization(got, want) {
+			t.Fatalf("%s: restored:\n got %v\nwant %v", name, got, want)
+		}
 
+		if len(a.released.days) > 0 {
+			withReleased++
+		}
 		got := utilizationOf(Compute(a, seats, now))
 		if want := model.metrics(now, seats); !sameUtilization(got, want) {
 			t.Fatalf("%s:\n got %v\nwant %v", name, got, want)
 		}
-		if c, ok := a.recent.count(a.DayOf(now)); ok {
+		for i, p := range a.DAUSeries(now, 40) {
+			if want := len(model.days[model.day(now, i-39)]); p.Users != want || p.Day.String() != model.day(now, i-39) {
+				t.Fatalf("%s: DAU series point %d = %+v, naive %s %d (released days counted)", name, i, p, model.day(now, i-39), want)
+			}
+		}
+		// The unions below read sets: load the released days back, as
+		// the chart does.
+		for _, d := range a.Days() {
+			load(d)
+		}
+		if _, ok := a.recent.count(a.DayOf(now)); ok {
 			fromTable++
-			if u := a.unionCounts(a.Horizon(now), a.DayOf(now)); c != u {
+			if c, u := a.counts(a.DayOf(now)), a.unionCounts(a.Horizon(now), a.DayOf(now)); c != u {
 				t.Fatalf("%s: the per-user table counts %+v, the union of the days %+v", name, c, u)
 			}
 		}
@@ -211,6 +290,9 @@ func TestAgreesWithNaiveSets(t *testing.T) {
 		if days := a.Days(); len(days) > 0 && days[0] < a.Horizon(now) {
 			t.Fatalf("%s: Forget kept day %s before the horizon %s", name, days[0], a.Horizon(now))
 		}
+	}
+	if released < iterations || withReleased < iterations/3 {
+		t.Errorf("released days %d times in %d iterations, and Compute read released days in %d; the test means to release about twice an iteration and to read them in about half", released, iterations, withReleased)
 	}
 	if fromTable < iterations/3 {
 		t.Errorf("Compute counted from the per-user table in %d of %d iterations; the test means to check it in about half", fromTable, iterations)

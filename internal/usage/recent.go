@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"cmp"
 	"encoding/binary"
 	"slices"
 )
@@ -28,6 +29,11 @@ type recentUsers struct {
 	// latest is the latest day noted, or zero when none has been; Forget
 	// does not lower it, so it is an upper bound of the latest day held.
 	latest refDay
+	// through is the index's today (Account.Compact), zero before one is
+	// set: the table holds the days through it, and a later day is noted
+	// when the index's today reaches it (Account.advance). Before a today
+	// is set every day is noted.
+	through refDay
 	// off is set when a day outside refDay's range was noted; the table is
 	// then dropped for good and Compute unions the days.
 	off bool
@@ -67,16 +73,11 @@ func (t *recentUsers) note(ordinal uint32, d Day) {
 		*t = recentUsers{off: true}
 		return
 	}
+	if t.through != 0 && v > t.through {
+		return // after the index's today: noted when it gets there
+	}
 	t.latest = max(t.latest, v)
-	i, found := slices.BinarySearchFunc(t.users, ordinal, func(u userDays, o uint32) int {
-		switch {
-		case u.ordinal < o:
-			return -1
-		case u.ordinal > o:
-			return 1
-		}
-		return 0
-	})
+	i, found := slices.BinarySearchFunc(t.users, ordinal, compareOrdinal)
 	if !found {
 		t.users = slices.Insert(t.users, i, userDays{ordinal: ordinal, last: v})
 		return
@@ -141,36 +142,72 @@ type counts struct {
 
 // count returns the windows' distinct users at today, and false when the
 // table cannot tell: it is off, a day after today is held (a window ending
-// today must not count it), or a window starts before refBase.
+// today must not count it), or a window starts before refBase. When today
+// is after the index's today, the days between are not in the table:
+// Account.counts adds them.
 func (t *recentUsers) count(today Day) (counts, bool) {
-	month := today.Month()
-	from := min((month - 1).First(), today-LongWindow+1)
 	if t.off {
 		return counts{}, false
 	}
-	if _, ok := ref(from); !ok {
+	w, ok := windowsAt(today)
+	if !ok || t.latest > w.today {
 		return counts{}, false
 	}
+	var c counts
+	for _, u := range t.users {
+		c.add(w, u, 1)
+	}
+	return c, true
+}
+
+// windows are the first days of the windows ending today, as refDays.
+type windows struct {
+	today, s7, s30, month, lastMonth refDay
+}
+
+// windowsAt returns the windows ending today, and false when one starts
+// before refBase or today is out of range.
+func windowsAt(today Day) (windows, bool) {
+	month := today.Month()
+	if _, ok := ref(min((month - 1).First(), today-LongWindow+1)); !ok {
+		return windows{}, false
+	}
 	now, ok := ref(today)
-	if !ok || t.latest > now {
-		return counts{}, false
+	if !ok {
+		return windows{}, false
 	}
 	s7, _ := ref(today - ShortWindow + 1)
 	s30, _ := ref(today - LongWindow + 1)
 	sm, _ := ref(month.First())
 	lm, _ := ref((month - 1).First())
-	var c counts
-	for _, u := range t.users {
-		l := u.last
-		c.active7 += b2i(l >= s7)
-		c.active30 += b2i(l >= s30)
-		c.monthToDate += b2i(l >= sm)
-		// Last month: the latest day is in it, or it is in this month and
-		// the latest earlier-month day is in last month.
-		c.lastMonth += b2i((l >= lm && l < sm) || (l >= sm && u.prev >= lm))
-	}
-	return c, true
+	return windows{now, s7, s30, sm, lm}, true
 }
+
+// add counts n for each window the user's days fall in.
+func (c *counts) add(w windows, u userDays, n int) {
+	l := u.last
+	c.active7 += n * b2i(l >= w.s7)
+	c.active30 += n * b2i(l >= w.s30)
+	c.monthToDate += n * b2i(l >= w.month)
+	// Last month: the latest day is in it, or it is in this month and
+	// the latest earlier-month day is in last month.
+	c.lastMonth += n * b2i(inLastMonth(w, u))
+}
+
+func inLastMonth(w windows, u userDays) bool {
+	return (u.last >= w.lastMonth && u.last < w.month) || (u.last >= w.month && u.prev >= w.lastMonth)
+}
+
+// find returns the user's row, and false when the table has none.
+func (t *recentUsers) find(ordinal uint32) (userDays, bool) {
+	i, ok := slices.BinarySearchFunc(t.users, ordinal, compareOrdinal)
+	if !ok {
+		return userDays{}, false
+	}
+	return t.users[i], true
+}
+
+func compareOrdinal(u userDays, o uint32) int { return cmp.Compare(u.ordinal, o) }
 
 func b2i(b bool) int {
 	if b {
