@@ -506,9 +506,11 @@ func (a *Account) Merge(b *Account) error {
 // per-user table counts the days through it, and a day after it — an event
 // from a client whose clock runs ahead — joins the table when a later
 // Compact reaches it, so that windows ending today never count it. Compute
-// for a later day reads such days from their sets; Compute for an earlier
-// day than the index's today counts the users active after it too if their
-// days were released (the engine's clock does not go back).
+// for a later day reads such days from their sets. Compute for a day before
+// the index's today, when someone was active after it, unions the days'
+// sets instead, in which released days count as nobody: an index whose
+// days are released answers for its today and later (the engine's clock
+// does not go back).
 func (a *Account) Compact(before Day) error {
 	a.advance(before)
 	var seal []Day

@@ -66,11 +66,16 @@
 // The shell (ingestion, engine, store) drives an Account like this: Ordinals
 // turns each event's user id into an ordinal and Add records it (UseFeature
 // too when FeatureOf names a feature); after a flush the store writes
-// MarshalDay for each day touched; Compact(yesterday) seals complete days;
-// Forget(Horizon(now)) drops the days the live metrics no longer read, once
-// they are stored; UnmarshalDay loads stored days back (a union, so loading
-// after live events for a day loses none of them); Merge combines indexes
-// built apart (a backfill, a shard). Compute and the series only read.
+// MarshalDay for each day touched; at each day change Compact(today) seals
+// the complete days and makes today the index's today; once they are
+// stored, Release(yesterday) keeps only the counts of the days before
+// yesterday, and Forget(Horizon(now)) drops the days the live metrics no
+// longer read. UnmarshalDay loads stored days back (a union, so loading
+// after live events for a day loses none of them; a released day takes the
+// stored set), which a late event for a released day needs first;
+// RestoreDay loads a stored day straight as a count, as at startup; Merge
+// combines indexes built apart (a backfill, a shard, the chart's stored and
+// live days). Compute and the series only read.
 //
 // # Memory
 //
@@ -84,12 +89,15 @@
 //
 // A sealed day is the portable Roaring encoding (16 bytes of header, 2 bytes
 // per active user in an array container, less for runs of consecutive
-// ordinals) plus 12 bytes of index. A year of 100,000 accounts at 30 active
-// users a day is thus 3.4 GB even sealed: keeping a year resident does not fit
-// the 1 GB target, while the at most 62 days Compute reads (Horizon) do, at
-// 0.58 GB; older days live in the store and come back for charts. Ordinals
-// cost about 90 bytes per user with 25-byte ids, and a feature first use
-// about 55 bytes per user and feature. Each account also keeps 8 bytes per
-// user active since the last Forget (their latest day, and their latest day
-// in an earlier month), from which Compute counts the windows.
+// ordinals) plus 12 bytes of index; with the workspace's ordinals, scattered
+// over millions of users, it is nearer 9 bytes a user-day. Even sealed, the
+// at most 62 days Compute reads (Horizon) would not fit issue 3's 1 GB at
+// 100,000 accounts, so a released day keeps 8 bytes: its count. What stays
+// per account is the sets of today and yesterday (late events for them are
+// common and cost no store read), 8 bytes per user active since the last
+// Forget in the per-user table (their latest day, and their latest day in
+// an earlier month), from which Compute counts the windows, and 12 bytes per
+// user and feature used (the user's first use). Ordinals cost about 90
+// bytes per user with 25-byte ids; the engine keeps them in the store and
+// 4 bytes a user in memory.
 package usage
