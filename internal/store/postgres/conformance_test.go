@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +28,7 @@ func TestConformance(t *testing.T) {
 	admin := adminDB(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
 		ctx := context.Background()
-		dsn := freshDatabase(t, admin)
+		dsn := migratedDatabase(t, admin)
 		st, err := postgres.Open(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
@@ -74,16 +76,88 @@ type admin struct {
 	url *url.URL
 }
 
+// The migrated template: one database per test process that every migration
+// has run on, which migratedDatabase copies (CREATE DATABASE … TEMPLATE).
+// Running the migrations takes about half a second a database, and the
+// suite creates hundreds. TestMain drops it.
+var template struct {
+	sync.Mutex
+	name  string
+	admin *sql.DB
+}
+
+// migratedDatabase creates a database for one test with the schema every
+// migration makes, drops it when the test ends, and returns its URL. Open
+// migrates it as it would any database (finding nothing to do), so the
+// store is opened exactly as in production; the migrations themselves run
+// on the template, and from empty in migrate_test.go.
+func migratedDatabase(t *testing.T, a *admin) string {
+	t.Helper()
+	ctx := context.Background()
+	template.Lock()
+	if template.name == "" {
+		b := make([]byte, 8)
+		rand.Read(b)
+		name := "tend_template_" + hex.EncodeToString(b)
+		if _, err := a.db.ExecContext(ctx, `CREATE DATABASE "`+name+`"`); err != nil {
+			template.Unlock()
+			t.Fatalf("create database %s: %v", name, err)
+		}
+		u := *a.url
+		u.Path = "/" + name
+		st, err := postgres.Open(ctx, u.String())
+		if err == nil {
+			err = st.Close()
+		}
+		if err != nil {
+			a.db.ExecContext(ctx, `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`)
+			template.Unlock()
+			t.Fatalf("migrate the template database: %v", err)
+		}
+		// TestMain drops it with a connection of its own: a's closes
+		// with the test that made it.
+		admin, err := sql.Open("pgx", a.url.String())
+		if err != nil {
+			template.Unlock()
+			t.Fatal(err)
+		}
+		template.name, template.admin = name, admin
+	}
+	name := template.name
+	template.Unlock()
+	return createDatabase(t, a, `TEMPLATE "`+name+`"`)
+}
+
+// dropTemplate drops the migrated template, if a test made one.
+func dropTemplate() {
+	template.Lock()
+	defer template.Unlock()
+	if template.name == "" {
+		return
+	}
+	if _, err := template.admin.Exec(`DROP DATABASE IF EXISTS "` + template.name + `" WITH (FORCE)`); err != nil {
+		fmt.Fprintf(os.Stderr, "drop the template database %s: %v\n", template.name, err)
+	}
+	template.admin.Close()
+}
+
 // freshDatabase creates an empty database for one test, drops it when the
 // test ends, and returns its URL.
 func freshDatabase(t *testing.T, a *admin) string {
+	t.Helper()
+	return createDatabase(t, a, "")
+}
+
+// createDatabase creates a database for one test with the given options,
+// drops it when the test ends, and returns its URL.
+func createDatabase(t *testing.T, a *admin, options string) string {
 	t.Helper()
 	b := make([]byte, 8)
 	rand.Read(b)
 	name := "tend_test_" + hex.EncodeToString(b)
 	ctx := context.Background()
 	// The name is ours (hex), so quoting it as an identifier is enough.
-	if _, err := a.db.ExecContext(ctx, `CREATE DATABASE "`+name+`"`); err != nil {
+	if _, err := a.db.ExecContext(ctx, `CREATE DATABASE "`+name+`" `+options); err != nil {
 		t.Fatalf("create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
@@ -95,4 +169,10 @@ func freshDatabase(t *testing.T, a *admin) string {
 	u := *a.url
 	u.Path = "/" + name
 	return u.String()
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dropTemplate()
+	os.Exit(code)
 }
