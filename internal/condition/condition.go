@@ -675,10 +675,12 @@ func distance(a, b string) int {
 func (p *Program) env(f Facts) any { return p.schema.build(f, p.traits, p.docs) }
 
 // Env is an account's environment built once, for many conditions of one
-// schema (a playbook tick evaluates every playbook for every account).
+// schema and their explanations (a playbook tick evaluates every playbook
+// for every account, and explains each firing).
 type Env struct {
 	schema *Schema
 	v      any
+	loc    *time.Location
 }
 
 // Env builds the environment of every name the schema knows.
@@ -687,7 +689,18 @@ func (s *Schema) Env(f Facts) Env {
 	for d := range s.docField {
 		docs = append(docs, d)
 	}
-	return Env{s, s.build(f, s.keys, docs)}
+	return Env{s, s.build(f, s.keys, docs), location(f)}
+}
+
+// Fits reports whether the environment was built by the program's schema,
+// which EvalEnv and ExplainEnv need.
+func (e Env) Fits(p *Program) bool { return e.schema == p.schema }
+
+func location(f Facts) *time.Location {
+	if f.Location == nil {
+		return time.UTC
+	}
+	return f.Location
 }
 
 // EvalEnv is Eval against an environment built by the program's schema.
@@ -705,10 +718,7 @@ func (p *Program) EvalEnv(e Env) (bool, error) {
 // build fills an environment with the account, contacts, now and the named
 // traits and doc fields.
 func (s *Schema) build(f Facts, traits []string, docs [][2]string) any {
-	loc := f.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := location(f)
 	v := reflect.New(s.envType).Elem()
 	v.Field(envAccount).Set(reflect.ValueOf(accountOf(f.Account, loc)))
 	v.Field(envContacts).Set(reflect.ValueOf(contactsOf(f.Contacts)))
@@ -817,7 +827,3 @@ func truth(p *Program, out any) (bool, error) {
 	}
 	return false, fmt.Errorf("condition %q gave %v, not true or false", p.source, out)
 }
-
-// Value evaluates an expression that need not be a condition (Explain shows
-// the values a condition reads with it).
-func (p *Program) value(f Facts) (any, error) { return p.run(f) }

@@ -195,6 +195,77 @@ func TestExplain(t *testing.T) {
 	}
 }
 
+// One environment serves every condition of the schema and their
+// explanations, as the playbook runner uses it: the same answers and the
+// same explanation, values and time zone included, as from the facts.
+func TestEnvMatchesFacts(t *testing.T) {
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, loc := range []*time.Location{nil, tokyo} {
+		f := facts()
+		f.Location = loc
+		env := schema.Env(f)
+		for _, src := range []string{
+			`account.segment == "Commercial" && (traits.usage_score >= 0.4 || traits.help_tickets_90d < 10) && !traits.active_champion`,
+			`days_until(account.renewal_date) <= 120 && traits.last_activity_date < now`,
+			`traits.ta_pulse in ["Concerning", "Poor"] && contacts.instance_admin == 2`,
+			`traits.region == "EMEA" || traits.instance_version == nil`,
+		} {
+			p, err := schema.Compile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !env.Fits(p) {
+				t.Fatalf("%s: the schema's environment does not fit its program", src)
+			}
+			want, werr := p.Eval(f)
+			got, gerr := p.EvalEnv(env)
+			if got != want || (gerr == nil) != (werr == nil) {
+				t.Errorf("%s in %v: EvalEnv %v, %v; Eval %v, %v", src, loc, got, gerr, want, werr)
+			}
+			ex := p.ExplainEnv(env)
+			if s := p.Explain(f).String(); ex.String() != s {
+				t.Errorf("%s in %v: ExplainEnv\n%s\nExplain\n%s", src, loc, ex.String(), s)
+			}
+			if ex.Holds != want {
+				t.Errorf("%s in %v: explained as holding %v, Eval says %v", src, loc, ex.Holds, want)
+			}
+			// Each term as its own condition on the facts.
+			for _, pt := range ex.Parts {
+				term, err := schema.Compile(pt.Text)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if h, _ := term.Eval(f); h != pt.Holds {
+					t.Errorf("%s in %v: term %s explained as %v, Eval says %v", src, loc, pt.Text, pt.Holds, h)
+				}
+			}
+		}
+		// Dates are days of the workspace's zone.
+		p, _ := schema.Compile(`days_until(account.renewal_date) <= 120`)
+		if s := p.ExplainEnv(env).String(); !strings.Contains(s, "account.renewal_date = 2026-06-01") {
+			t.Errorf("in %v: %s", loc, s)
+		}
+	}
+	// An environment of another schema is refused, not misread.
+	other, err := condition.NewSchema(traits).Compile(`account.arr < 50000`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := schema.Env(facts())
+	if env.Fits(other) {
+		t.Error("an environment fits a program of another schema")
+	}
+	if _, err := other.EvalEnv(env); err == nil {
+		t.Error("EvalEnv of another schema's environment: no error")
+	}
+	if ex := other.ExplainEnv(env); ex.Holds || ex.Error == "" {
+		t.Errorf("ExplainEnv of another schema's environment = %+v", ex)
+	}
+}
+
 func TestEvalNeverPanics(t *testing.T) {
 	for _, src := range []string{`1 / (account.seats - 100) > 0`, `account.name matches "("`, `len(account.entitlements[5:]) > 0`,
 		`traits.usage_score / 0 > 1`} {
