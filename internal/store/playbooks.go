@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -25,6 +26,13 @@ type Playbooks interface {
 	RecordFiring(ctx context.Context, f *Firing, matches []MatchChange) (bool, error)
 	// RecordFirings is RecordFiring for many firings in one transaction
 	// (a tick of the runner): inserted says which were new.
+	//
+	// An action may be done when its firing is recorded, in the same
+	// transaction, and never claimed: one given finished (Status done,
+	// failed or skipped, with its Result) is recorded so, at its DueAt;
+	// one with an Enroll (a campaign's entry) enrolls it as Campaigns.Enroll
+	// does and is recorded done, its Result saying whether it entered
+	// (EnrollResult). Nothing of a firing that is not inserted is done.
 	RecordFirings(ctx context.Context, fs []*Firing, matches []MatchChange) (inserted []bool, err error)
 	// SaveMatches applies match changes without a firing (an account that
 	// starts matching but fails the condition, or is blocked by re-entry).
@@ -139,6 +147,19 @@ type FiringAction struct {
 	FiringKey string `json:"-"`
 	Chain     string `json:"-"`
 	Trigger   string `json:"-"`
+	// Enroll, given to RecordFirings, is the enrollment the action makes
+	// when its firing is recorded; its ID is filled when it entered.
+	Enroll *Enrollment `json:"-"`
+}
+
+// EnrollResult is the result of an enroll action: the enrollment it
+// inserted, or that it inserted none (the account is in the campaign, or
+// entered under this key before).
+func EnrollResult(e *Enrollment, inserted bool) string {
+	if inserted {
+		return fmt.Sprintf("enrolled in %s (enrollment %d)", e.Campaign, e.ID)
+	}
+	return "not enrolled in " + e.Campaign + ": in it already, or entered before under this re-entry rule"
 }
 
 // ActionOutcome is what became of a claimed action (FinishActions).

@@ -32,11 +32,9 @@ func scanEnrollment(row interface{ Scan(...any) error }) (store.Enrollment, erro
 func (db *DB) Enroll(ctx context.Context, es []*store.Enrollment) (inserted []bool, err error) {
 	defer derrors.Wrap(&err, "store.Enroll(%d)", len(es))
 	for i, e := range es {
-		if e.Campaign == "" || e.Key == "" || e.AccountID <= 0 {
-			return nil, derrors.New(derrors.Invalid, "enrollment %d needs a campaign, a key and an account", i)
-		}
-		if len(e.Key) > store.MaxMessageKey {
-			return nil, derrors.Field(derrors.Invalid, "key", "is longer than %d bytes", store.MaxMessageKey)
+		if err := validEnrollment(e); err != nil {
+			err.Message = fmt.Sprintf("enrollment %d: %s", i, err.Message)
+			return nil, err
 		}
 	}
 	inserted = make([]bool, len(es))
@@ -48,31 +46,53 @@ func (db *DB) Enroll(ctx context.Context, es []*store.Enrollment) (inserted []bo
 		}
 		defer st.Close()
 		for i, e := range es {
-			if e.EnteredAt.IsZero() {
-				e.EnteredAt = now
-			}
-			e.EnteredAt = msTime(e.EnteredAt)
-			if e.StepStartedAt.IsZero() {
-				e.StepStartedAt = e.EnteredAt
-			}
-			e.StepStartedAt = msTime(e.StepStartedAt)
-			if e.WakeAt.IsZero() {
-				e.WakeAt = e.EnteredAt
-			}
-			e.WakeAt = msTime(e.WakeAt)
-			err := st.QueryRowContext(ctx, e.Campaign, e.AccountID, e.Key, e.Entry, e.Step, e.Seq, db.d.Time(e.EnteredAt),
-				db.d.Time(e.StepStartedAt), db.d.Time(e.WakeAt), e.Watch, e.Decision, db.d.Time(now)).Scan(&e.ID)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue // the key exists, or the account is in it already, or gone
-			}
-			if err != nil {
+			if inserted[i], err = db.insertEnrollment(ctx, st, e, now); err != nil {
 				return err
 			}
-			e.Status, e.UpdatedAt, inserted[i] = store.EnrollmentActive, now, true
 		}
 		return nil
 	})
 	return inserted, err
+}
+
+// validEnrollment checks an enrollment to insert.
+func validEnrollment(e *store.Enrollment) *derrors.Error {
+	if e.Campaign == "" || e.Key == "" || e.AccountID <= 0 {
+		return derrors.New(derrors.Invalid, "an enrollment needs a campaign, a key and an account")
+	}
+	if len(e.Key) > store.MaxMessageKey {
+		return derrors.Field(derrors.Invalid, "key", "is longer than %d bytes", store.MaxMessageKey)
+	}
+	return nil
+}
+
+// insertEnrollment inserts one enrollment with the InsertEnrollment
+// statement of a transaction (Enroll, and RecordFirings for a campaign's
+// entry): false when its key exists, its account is in the campaign
+// already, or is gone.
+func (db *DB) insertEnrollment(ctx context.Context, st *sql.Stmt, e *store.Enrollment, now time.Time) (bool, error) {
+	if e.EnteredAt.IsZero() {
+		e.EnteredAt = now
+	}
+	e.EnteredAt = msTime(e.EnteredAt)
+	if e.StepStartedAt.IsZero() {
+		e.StepStartedAt = e.EnteredAt
+	}
+	e.StepStartedAt = msTime(e.StepStartedAt)
+	if e.WakeAt.IsZero() {
+		e.WakeAt = e.EnteredAt
+	}
+	e.WakeAt = msTime(e.WakeAt)
+	err := st.QueryRowContext(ctx, e.Campaign, e.AccountID, e.Key, e.Entry, e.Step, e.Seq, db.d.Time(e.EnteredAt),
+		db.d.Time(e.StepStartedAt), db.d.Time(e.WakeAt), e.Watch, e.Decision, db.d.Time(now)).Scan(&e.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	e.Status, e.UpdatedAt = store.EnrollmentActive, now
+	return true, nil
 }
 
 // DueEnrollments implements store.Campaigns.

@@ -102,15 +102,42 @@ func (db *DB) RecordFiring(ctx context.Context, f *store.Firing, ms []store.Matc
 // RecordFirings implements store.Playbooks.
 func (db *DB) RecordFirings(ctx context.Context, fs []*store.Firing, ms []store.MatchChange) (inserted []bool, err error) {
 	defer derrors.Wrap(&err, "store.RecordFirings(%d)", len(fs))
+	enrolls := false
 	for _, f := range fs {
 		if f.Key == "" || f.Playbook == "" || f.Kind == "" {
 			return nil, derrors.New(derrors.Invalid, "a firing needs a key, a playbook and a kind")
 		}
+		for _, a := range f.Actions {
+			switch a.Status {
+			case "", store.ActionPending:
+			case store.ActionDone, store.ActionFailed, store.ActionSkipped:
+				if a.Enroll != nil {
+					return nil, derrors.New(derrors.Invalid, "action %s: an enrollment comes with a pending action, which it finishes", a.Key)
+				}
+			default:
+				return nil, derrors.Field(derrors.Invalid, "status", "action %s: a firing's action is pending or finished, not %q", a.Key, a.Status)
+			}
+			if a.Enroll != nil {
+				if err := validEnrollment(a.Enroll); err != nil {
+					err.Message = fmt.Sprintf("action %s: %s", a.Key, err.Message)
+					return nil, err
+				}
+				if a.Enroll.AccountID != f.AccountID {
+					return nil, derrors.New(derrors.Invalid, "action %s enrolls account %d for a firing of account %d", a.Key, a.Enroll.AccountID, f.AccountID)
+				}
+				enrolls = true
+			}
+		}
 	}
 	inserted = make([]bool, len(fs))
+	now := db.now()
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		names := []string{"AddMatch", "RemoveMatch", "InsertFiring", "InsertFiringAction"}
+		if enrolls {
+			names = append(names, "InsertEnrollment")
+		}
 		stmts := map[string]*sql.Stmt{}
-		for _, name := range []string{"AddMatch", "RemoveMatch", "InsertFiring", "InsertFiringAction"} {
+		for _, name := range names {
 			st, err := tx.PrepareContext(ctx, db.query(name))
 			if err != nil {
 				return err
@@ -151,8 +178,20 @@ func (db *DB) RecordFirings(ctx context.Context, fs []*store.Firing, ms []store.
 					a.Status = store.ActionPending
 				}
 				a.DueAt = msTime(a.DueAt)
+				if a.Enroll != nil {
+					ok, err := db.insertEnrollment(ctx, stmts["InsertEnrollment"], a.Enroll, now)
+					if err != nil {
+						return err
+					}
+					a.Status, a.Result = store.ActionDone, store.EnrollResult(a.Enroll, ok)
+				}
+				var done any
+				if a.Status != store.ActionPending {
+					t := a.DueAt
+					a.Attempts, a.DoneAt, done = 1, &t, db.d.Time(t)
+				}
 				if err := stmts["InsertFiringAction"].QueryRowContext(ctx, f.ID, f.Playbook, f.AccountID, a.Index, a.Exit,
-					a.Kind, a.Key, db.d.Time(a.DueAt), a.Status).Scan(&a.ID); err != nil {
+					a.Kind, a.Key, db.d.Time(a.DueAt), a.Status, a.Attempts, a.Result, done).Scan(&a.ID); err != nil {
 					return err
 				}
 			}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ var playbookTests = []test{
 	{"FiringOncePerKey", testFiringOncePerKey},
 	{"Matches", testPlaybookMatches},
 	{"ActionsClaimedOnce", testActionsClaimedOnce},
+	{"ActionsDoneWithTheirFiring", testActionsDoneWithFiring},
 	{"ListAndStats", testListFirings},
 	{"Signals", testSignals},
 	{"Counter", testCounter},
@@ -278,5 +280,136 @@ func testCounter(e *env) {
 	}
 	if !slices.Equal(got, []int64{1, 2, 3}) {
 		e.t.Errorf("counter = %v", got)
+	}
+}
+
+// entry is a campaign entry's firing, its one action enrolling the account
+// when the firing is recorded.
+func entry(key string, accountID int64, enrollmentKey string) *store.Firing {
+	f := firing(key, accountID, start, store.FiringAction{Index: 0, Kind: "enroll", Key: key + ":0", DueAt: start,
+		Enroll: &store.Enrollment{Campaign: "recap", AccountID: accountID, Key: enrollmentKey, Entry: "trigger of recap: scheduled",
+			EnteredAt: start, StepStartedAt: start, WakeAt: start, Decision: "entered: trigger of recap"}})
+	f.Playbook = "campaign.recap"
+	return f
+}
+
+// A campaign's entry enrolls the account in the transaction that records
+// its firing, and an action decided when it fired is recorded finished:
+// neither is claimed or run again, the firing log shows what they did, and
+// a firing that is not recorded (its key exists, its account is gone, a
+// second runner won) enrolls nobody.
+func testActionsDoneWithFiring(e *env) {
+	t := e.t
+	a := e.account(account.Account{Name: "Initech"})
+	b := e.account(account.Account{Name: "Globex"})
+	c := e.account(account.Account{Name: "Hooli"})
+	if !e.enroll(&store.Enrollment{Campaign: "recap", AccountID: b.ID, Key: "cp:recap:b:0"})[0] {
+		t.Fatal("Globex did not enroll")
+	}
+	fa := entry("pb:campaign.recap:a:cron:1", a.ID, "cp:recap:a:1")
+	fb := entry("pb:campaign.recap:b:cron:1", b.ID, "cp:recap:b:1") // in it already
+	fc := firing("pb:campaign.recap:c:cron:1", c.ID, start, store.FiringAction{Index: 0, Kind: "enroll", Key: "pb:campaign.recap:c:cron:1:0",
+		DueAt: start, Status: store.ActionDone, Result: "not enrolled in recap: churned"})
+	fc.Playbook = "campaign.recap"
+	gone := entry("pb:campaign.recap:gone:cron:1", 999_999, "cp:recap:gone:1")
+	ins, err := e.st.RecordFirings(e.ctx, []*store.Firing{fa, fb, fc, gone}, nil)
+	e.ok(err, "RecordFirings")
+	if want := []bool{true, true, true, false}; !sameBools(ins, want) {
+		t.Fatalf("inserted %v, want %v", ins, want)
+	}
+	en := fa.Actions[0].Enroll
+	if en.ID == 0 || en.Status != store.EnrollmentActive {
+		t.Fatalf("Initech's enrollment = %+v", en)
+	}
+	got, err := e.st.GetEnrollment(e.ctx, en.ID)
+	e.ok(err, "GetEnrollment")
+	if got.Campaign != "recap" || got.AccountID != a.ID || got.Key != "cp:recap:a:1" || got.Entry != "trigger of recap: scheduled" {
+		t.Errorf("stored %+v", got)
+	}
+	e.sameInstant("wake_at", got.WakeAt, start.Truncate(time.Millisecond))
+	for _, x := range []struct {
+		f      *store.Firing
+		result string
+	}{
+		{fa, store.EnrollResult(en, true)},
+		{fb, "not enrolled in recap: in it already, or entered before under this re-entry rule"},
+		{fc, "not enrolled in recap: churned"},
+	} {
+		act := x.f.Actions[0]
+		if act.ID == 0 || act.Status != store.ActionDone || act.Result != x.result || act.Attempts != 1 || act.DoneAt == nil {
+			t.Errorf("%s: action %+v, want done: %q", x.f.Key, act, x.result)
+		}
+		page, err := e.st.ListFirings(e.ctx, store.FiringFilter{AccountID: x.f.AccountID})
+		e.ok(err, "ListFirings")
+		if len(page.Firings) != 1 || len(page.Firings[0].Actions) != 1 {
+			t.Fatalf("%s: firings %+v", x.f.Key, page.Firings)
+		}
+		if l := page.Firings[0].Actions[0]; l.Status != store.ActionDone || l.Result != x.result || l.DoneAt == nil {
+			t.Errorf("%s: the log shows %+v, want done: %q", x.f.Key, l, x.result)
+		}
+	}
+	if fa.Actions[0].Result != fmt.Sprintf("enrolled in recap (enrollment %d)", en.ID) {
+		t.Errorf("result %q", fa.Actions[0].Result)
+	}
+	if due, err := e.st.ClaimDueActions(e.ctx, start.Add(time.Hour), time.Minute, 10); err != nil || len(due) != 0 {
+		t.Errorf("actions done with their firing were claimed: %+v, %v", due, err)
+	}
+	count := func(acc int64) int {
+		t.Helper()
+		page, err := e.st.ListEnrollments(e.ctx, store.EnrollmentFilter{Campaign: "recap", AccountID: acc})
+		e.ok(err, "ListEnrollments")
+		return len(page.Enrollments)
+	}
+	if n := count(b.ID); n != 1 {
+		t.Errorf("Globex has %d recap enrollments, want 1", n)
+	}
+	// The same firing again, its enrollment ended: the firing exists, so
+	// nothing is enrolled.
+	got.Status, got.ExitReason = store.EnrollmentDone, ""
+	e.save(&got)
+	again := entry(fa.Key, a.ID, "cp:recap:a:2")
+	ins, err = e.st.RecordFirings(e.ctx, []*store.Firing{again}, nil)
+	e.ok(err, "RecordFirings again")
+	if ins[0] || again.Actions[0].Enroll.ID != 0 || count(a.ID) != 1 {
+		t.Errorf("a firing recorded already enrolled again: inserted %v, %d enrollments", ins, count(a.ID))
+	}
+	// Racing runners: one records the firing, and one enrollment enters.
+	d := e.account(account.Account{Name: "Pied Piper"})
+	var wg sync.WaitGroup
+	wins := make([]bool, 4)
+	for i := range wins {
+		wg.Go(func() {
+			ins, err := e.st.RecordFirings(e.ctx, []*store.Firing{entry("pb:campaign.recap:d:cron:1", d.ID, fmt.Sprintf("cp:recap:d:%d", i))}, nil)
+			if err != nil {
+				t.Errorf("RecordFirings %d: %v", i, err)
+				return
+			}
+			wins[i] = ins[0]
+		})
+	}
+	wg.Wait()
+	n := 0
+	for _, w := range wins {
+		if w {
+			n++
+		}
+	}
+	if n != 1 || count(d.ID) != 1 {
+		t.Errorf("racing entries: %d firings recorded, %d enrollments; want 1 and 1", n, count(d.ID))
+	}
+	// What cannot be recorded.
+	bad := entry("pb:bad:1", a.ID, "cp:recap:bad:1")
+	bad.Actions[0].Enroll.AccountID = b.ID
+	_, err = e.st.RecordFirings(e.ctx, []*store.Firing{bad}, nil)
+	wantErr(t, err, derrors.Invalid, "")
+	bad = entry("pb:bad:2", a.ID, "cp:recap:bad:2")
+	bad.Actions[0].Status = store.ActionDone
+	_, err = e.st.RecordFirings(e.ctx, []*store.Firing{bad}, nil)
+	wantErr(t, err, derrors.Invalid, "")
+	bad = firing("pb:bad:3", a.ID, start, store.FiringAction{Index: 0, Kind: "task", Key: "pb:bad:3:0", DueAt: start, Status: store.ActionRunning})
+	_, err = e.st.RecordFirings(e.ctx, []*store.Firing{bad}, nil)
+	wantErr(t, err, derrors.Invalid, "")
+	if n := count(a.ID); n != 1 {
+		t.Errorf("refused firings enrolled: %d enrollments", n)
 	}
 }

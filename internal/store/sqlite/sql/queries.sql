@@ -558,8 +558,10 @@ ON CONFLICT (key) DO NOTHING
 RETURNING id;
 
 -- name: InsertFiringAction
-INSERT INTO playbook_actions (firing_id, playbook, account_id, idx, exit, kind, key, due_at, status)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+-- An action done when its firing was recorded comes finished: one attempt,
+-- its result and done_at.
+INSERT INTO playbook_actions (firing_id, playbook, account_id, idx, exit, kind, key, due_at, status, attempts, result, done_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 RETURNING id;
 
 -- name: CountFirings
