@@ -162,7 +162,9 @@ func TestSimulate(t *testing.T) {
 	// closure"; no CE, so the TA); the QBR and success plan of Borealis, a
 	// managed customer, on the first working step after 1 January 09:00;
 	// Acme's production license at close; Borealis's Health Assessment
-	// "120 days before renewal"; the red alert the day it turns red.
+	// "120 days before renewal"; the red alert the day it turns red. A
+	// campaign's entry enrolls as its firing is recorded, before the step
+	// runs the playbooks' actions.
 	var acts []string
 	for _, a := range rep.Actions {
 		acts = append(acts, fmt.Sprintf("%s %s %s %s %s", a.Day, a.Account, a.Playbook, a.Kind, a.Error))
@@ -171,7 +173,7 @@ func TestSimulate(t *testing.T) {
 		"2026-01-01 Acme handoff doc ", "2026-01-01 Acme handoff task ",
 		"2026-01-02 Borealis qbr doc ", "2026-01-02 Borealis qbr task ",
 		"2026-01-02 Borealis success_plan doc ", "2026-01-02 Borealis success_plan task ",
-		"2026-01-10 Acme production_license task ", "2026-01-10 Acme campaign.admin_onboarding enroll ",
+		"2026-01-10 Acme campaign.admin_onboarding enroll ", "2026-01-10 Acme production_license task ",
 		"2026-01-15 Borealis renewal doc ", "2026-01-15 Borealis renewal task ",
 		"2026-01-19 Borealis health_red notify ",
 		"2026-02-09 Acme campaign.onboarding_checkin enroll ",

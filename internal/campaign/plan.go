@@ -258,11 +258,17 @@ func Advance(c *Campaign, st State, f condition.Facts) ([]Message, Decision, err
 // reached the goal is not enrolled). Re-entry and "not enrolled already"
 // are the runner's, from its records (EnrollmentKey).
 func CanEnter(c *Campaign, f condition.Facts) (bool, string, error) {
+	return CanEnterWith(c, func(p *condition.Program) (bool, error) { return p.Eval(f) })
+}
+
+// CanEnterWith is CanEnter with the account's conditions evaluated by
+// holds: the runner's, on the one environment it built for the account.
+func CanEnterWith(c *Campaign, holds func(*condition.Program) (bool, error)) (bool, string, error) {
 	if !c.Enabled {
 		return false, "the campaign is disabled", nil
 	}
 	if c.Audience != nil {
-		ok, err := c.Audience.Eval(f)
+		ok, err := holds(c.Audience)
 		if err != nil {
 			return false, "", err
 		}
@@ -271,7 +277,7 @@ func CanEnter(c *Campaign, f condition.Facts) (bool, string, error) {
 		}
 	}
 	for _, e := range c.Exits {
-		ok, err := e.When.Eval(f)
+		ok, err := holds(e.When)
 		if err != nil {
 			return false, "", err
 		}

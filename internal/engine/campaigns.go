@@ -103,11 +103,46 @@ func (r *runner) enrollment(ctx context.Context, act store.FiringAction, now tim
 	if !ok || a.Kind != playbook.ActionEnroll {
 		return nil, "", errSkipped
 	}
-	key := a.Campaign
 	f, ok := r.a.facts(act.AccountID, now)
 	if !ok {
 		return nil, "", errSkipped
 	}
+	return r.enter(ctx, p, a.Campaign, &subject{f: f, schema: r.ws.Conditions}, act.FiringKey, act.Trigger, now)
+}
+
+// entryAction settles a campaign entry's enroll action as it fires, to be
+// done in the transaction that records the firing (store.RecordFirings):
+// the enrollment to insert, or the action finished with why the account
+// does not enter. Nothing is claimed or run for it later, and a firing
+// recorded already enrolls nobody.
+func (r *runner) entryAction(ctx context.Context, p *playbook.Playbook, act *store.FiringAction, s *subject, firingKey, trigger string,
+	now time.Time) error {
+	if c := r.ws.Campaign(p.Actions[0].Campaign); c != nil && c.Reentry.Mode == playbook.Limited {
+		// The count reads the store: the batch's entries first.
+		if err := r.flush(ctx); err != nil {
+			return err
+		}
+	}
+	e, result, err := r.enter(ctx, p, p.Actions[0].Campaign, s, firingKey, trigger, now)
+	switch {
+	case derrors.Is(err, derrors.Invalid):
+		act.Status, act.Result = store.ActionFailed, err.Error()
+	case err != nil:
+		return err
+	case e != nil:
+		act.Enroll = e
+	default:
+		act.Status, act.Result = store.ActionDone, result
+	}
+	return nil
+}
+
+// enter is what playbook p's enroll action enters for an account: the
+// account in the campaign for the firing's occurrence, when the campaign
+// takes it now; otherwise why not.
+func (r *runner) enter(ctx context.Context, p *playbook.Playbook, key string, s *subject, firingKey, trigger string,
+	now time.Time) (*store.Enrollment, string, error) {
+	f := s.f
 	if !r.campaignsOn() {
 		return nil, "", derrors.New(derrors.Invalid, "enroll: this server does not run campaigns")
 	}
@@ -115,7 +150,7 @@ func (r *runner) enrollment(ctx context.Context, act store.FiringAction, now tim
 	if c == nil {
 		return nil, "", derrors.New(derrors.Invalid, "enroll: campaign %q is not in the workspace", key)
 	}
-	ok, why, err := campaign.CanEnter(c, f)
+	ok, why, err := campaign.CanEnterWith(c, s.holds)
 	if err != nil {
 		return nil, "", derrors.New(derrors.Invalid, "enroll in %s: %v", key, err)
 	}
@@ -133,9 +168,9 @@ func (r *runner) enrollment(ctx context.Context, act store.FiringAction, now tim
 	}
 	entry := "playbook " + p.Key
 	if c, isEntry := strings.CutPrefix(p.Key, entryPrefix); isEntry {
-		entry = "trigger of " + c + ": " + act.Trigger
+		entry = "trigger of " + c + ": " + trigger
 	}
-	return &store.Enrollment{Campaign: key, AccountID: f.Account.ID, Key: campaign.EnrollmentKey(c, f.Account.ID, act.FiringKey, playbook.Term(f)),
+	return &store.Enrollment{Campaign: key, AccountID: f.Account.ID, Key: campaign.EnrollmentKey(c, f.Account.ID, firingKey, playbook.Term(f)),
 		Entry: entry, EnteredAt: now, StepStartedAt: now, WakeAt: now, Decision: "entered: " + entry}, "", nil
 }
 

@@ -3,6 +3,8 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -361,4 +363,83 @@ func decodeQP(enc string, b []byte) string {
 		}
 	}
 	return string(b)
+}
+
+// A campaign's entry is a playbook firing whose enrollment is made in the
+// transaction that records it: the firing log says why it fired and what
+// its enroll action did, nothing is left to claim, a restart enrolls nobody
+// twice, and a re-entry rule that refuses is recorded as the action's
+// result. Health enablement (002) takes an account at most once in 90 days.
+func TestCampaignEntryEnrollsWithItsFiring(t *testing.T) {
+	e := newCampaignEnv(t, nil)
+	e.step(e.a) // the close date: admin onboarding
+	firings := func(pb string) []store.Firing {
+		t.Helper()
+		page, err := e.st.ListFirings(e.ctx, store.FiringFilter{Playbook: pb, AccountID: e.acme.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Firings
+	}
+	enrollments := func(c string) []store.Enrollment {
+		t.Helper()
+		page, err := e.st.ListEnrollments(e.ctx, store.EnrollmentFilter{Campaign: c, AccountID: e.acme.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Enrollments
+	}
+	fs, es := firings("campaign.admin_onboarding"), enrollments("admin_onboarding")
+	if len(fs) != 1 || len(fs[0].Actions) != 1 || len(es) != 1 {
+		t.Fatalf("firings %+v, enrollments %+v", fs, es)
+	}
+	act := fs[0].Actions[0]
+	if want := fmt.Sprintf("enrolled in admin_onboarding (enrollment %d)", es[0].ID); act.Kind != "enroll" || act.Status != store.ActionDone ||
+		act.Result != want || act.DoneAt == nil {
+		t.Errorf("the entry's action %+v, want done: %q", act, want)
+	}
+	var detail engine.FiringDetail
+	if err := json.Unmarshal(fs[0].Detail, &detail); err != nil || detail.Condition == nil || !detail.Condition.Holds ||
+		detail.Condition.Source != `account.program == "Scaled Success"` || !strings.Contains(detail.Condition.String(), `account.program = "Scaled Success"`) {
+		t.Errorf("why it fired: %s (%v)", fs[0].Detail, err)
+	}
+	if !strings.HasPrefix(es[0].Entry, "trigger of admin_onboarding: ") {
+		t.Errorf("entry %q", es[0].Entry)
+	}
+	if due, err := e.st.ClaimDueActions(e.ctx, e.clock.Now().Add(time.Hour), time.Minute, 100); err != nil || len(due) != 0 {
+		t.Errorf("actions left to claim: %+v, %v", due, err)
+	}
+	// A restart catches up on the day: the firing exists, nobody enters
+	// twice.
+	e.step(engine.NewAssessor(engine.AssessorConfig{Store: e.st, Workspace: e.ws, Now: e.clock.Now,
+		Playbooks: &engine.PlaybookConfig{Campaigns: &engine.CampaignConfig{Enqueue: outbox.NewQueue(e.st, store.Address{Email: "s@tend.test"}).Enqueue}}}))
+	if fs, es := firings("campaign.admin_onboarding"), enrollments("admin_onboarding"); len(fs) != 1 || len(es) != 1 {
+		t.Errorf("after a restart: %d firings, %d enrollments; want 1 and 1", len(fs), len(es))
+	}
+
+	// Red (the TA's pulse is the only health input): health enablement.
+	e.setTraits(e.acme.ID, "ta_pulse", "Poor")
+	e.clock.Advance(time.Hour)
+	e.step(e.a)
+	if es := enrollments("health_enablement"); len(es) != 1 {
+		t.Fatalf("health enablement enrollments after red: %+v (health %v)", es, e.get(e.acme.ID).HealthColor)
+	}
+	// Green, then red again within 90 days: the entry fires again, and
+	// its action says why the account did not enter.
+	e.setTraits(e.acme.ID, "ta_pulse", "Healthy")
+	e.clock.Advance(time.Hour)
+	e.step(e.a)
+	e.setTraits(e.acme.ID, "ta_pulse", "Poor")
+	e.clock.Advance(time.Hour)
+	e.step(e.a)
+	fs = firings("campaign.health_enablement")
+	if len(fs) != 2 || len(enrollments("health_enablement")) != 1 {
+		t.Fatalf("health enablement: %d firings, %d enrollments; want 2 and 1", len(fs), len(enrollments("health_enablement")))
+	}
+	if a := fs[0].Actions[0]; a.Status != store.ActionDone || a.Result != "not enrolled in health_enablement: entered 1 times in 90 days already" {
+		t.Errorf("the second entry's action %+v", a)
+	}
+	if a := fs[1].Actions[0]; a.Status != store.ActionDone || !strings.HasPrefix(a.Result, "enrolled in health_enablement (enrollment ") {
+		t.Errorf("the first entry's action %+v", a)
+	}
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -107,9 +108,11 @@ type runner struct {
 	// first is true until the first step has run.
 	first bool
 	// batch holds the step's firings until they are recorded together; seq
-	// numbers entries and exits.
+	// numbers entries and exits. lost says a batch failed to be recorded
+	// in this step: the schedules' times are not marked handled.
 	batch batch
 	seq   int64
+	lost  bool
 	// entries are the campaigns' own triggers as playbooks, by key; links
 	// signs the links in campaign emails (made on first use); keys are the
 	// workspace's trait keys.
@@ -177,7 +180,9 @@ func (r *runner) step(ctx context.Context, in runInput) error {
 	}
 	chains := r.chains
 	r.chains = map[int64][]string{}
+	r.lost = false
 	var perAccount []*playbook.Playbook
+	ticks := map[string][]time.Time{}
 	for _, p := range pbs {
 		var err error
 		switch p.Trigger.Kind {
@@ -185,11 +190,15 @@ func (r *runner) step(ctx context.Context, in runInput) error {
 			for _, e := range in.events {
 				if err == nil && p.Trigger.Matches(e) {
 					o := playbook.Occurrence{Playbook: p.Key, AccountID: e.AccountID, ID: e.ID, Trigger: e.Describe(), At: in.now}
-					err = r.fire(ctx, p, o, in.now, chains[e.AccountID], nil)
+					err = r.fire(ctx, p, o, in.now, chains[e.AccountID], nil, nil)
 				}
 			}
 		case playbook.TriggerSchedule:
-			err = r.evaluateSchedule(ctx, p, states[p.Key], in, chains)
+			var t []time.Time
+			if t, err = r.scheduleTicks(ctx, p, states[p.Key], in.now); len(t) > 0 {
+				ticks[p.Key] = t
+				perAccount = append(perAccount, p)
+			}
 		default:
 			perAccount = append(perAccount, p)
 		}
@@ -197,11 +206,18 @@ func (r *runner) step(ctx context.Context, in runInput) error {
 			r.log.Error("playbook: evaluate", "playbook", p.Key, "err", err)
 		}
 	}
-	if err := r.evaluateAccounts(ctx, perAccount, in, chains); err != nil {
-		r.log.Error("playbook: evaluate", "err", err)
-	}
+	failed := r.evaluateAccounts(ctx, perAccount, ticks, in, chains)
+	// The batch holds the schedules' last firings: their ticks are done
+	// once it is recorded.
 	if err := r.flush(ctx); err != nil {
 		return err
+	}
+	for _, p := range perAccount {
+		if t := ticks[p.Key]; len(t) > 0 && failed[p.Key] == nil && !r.lost {
+			if err := r.saveTick(ctx, p, states[p.Key], t[len(t)-1], in.now); err != nil {
+				r.log.Error("playbook: evaluate", "playbook", p.Key, "err", err)
+			}
+		}
 	}
 	r.first = false
 	if err := r.runDue(ctx, in.now); err != nil {
@@ -210,33 +226,76 @@ func (r *runner) step(ctx context.Context, in runInput) error {
 	return r.campaignStep(ctx, in)
 }
 
-// evaluateAccounts runs the `when` and date playbooks over the accounts the
-// step assessed, building each account's condition environment once for
-// all of them.
-func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook, in runInput, chains map[int64][]string) error {
+// evaluateAccounts runs the per-account playbooks in one pass over the
+// accounts: the `when` and date playbooks over the accounts the step
+// assessed, and the schedules whose times passed (ticks) over every
+// account. Each account's facts are read once and its condition
+// environment built once, for every trigger, condition and audience the
+// step evaluates for it and for the explanations of its firings. It
+// returns the playbooks whose evaluation failed, which stop there (a
+// failed schedule's times are evaluated again at the next step).
+func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook, ticks map[string][]time.Time, in runInput,
+	chains map[int64][]string) map[string]error {
+	failed := map[string]error{}
 	if len(pbs) == 0 {
-		return nil
+		return failed
+	}
+	fail := func(p *playbook.Playbook, err error) {
+		failed[p.Key] = err
+		r.log.Error("playbook: evaluate", "playbook", p.Key, "err", err)
 	}
 	today := date.Of(in.now.In(r.a.loc))
 	for _, p := range pbs {
 		if p.Trigger.Kind == playbook.TriggerWhen {
 			if err := r.loadMatches(ctx, p); err != nil {
-				return err
+				fail(p, err)
 			}
 		}
 	}
-	for _, id := range in.assessed {
+	// The schedules fire for every account; a full pass assessed every
+	// one.
+	ids, assessed := in.assessed, map[int64]bool(nil)
+	if len(ticks) > 0 {
+		r.a.mu.RLock()
+		ids = r.a.ids()
+		r.a.mu.RUnlock()
+		if !in.full {
+			assessed = make(map[int64]bool, len(in.assessed))
+			for _, id := range in.assessed {
+				assessed[id] = true
+			}
+		}
+	}
+	for _, id := range ids {
+		whenAndDate := assessed == nil || assessed[id]
 		f, ok := r.a.facts(id, in.now)
 		if !ok {
-			for _, p := range pbs {
-				delete(r.matches[p.Key], id)
+			if whenAndDate {
+				for _, p := range pbs {
+					delete(r.matches[p.Key], id)
+				}
 			}
 			continue
 		}
-		var env *condition.Env
+		s := &subject{f: f, schema: r.ws.Conditions}
 		for _, p := range pbs {
+			if failed[p.Key] != nil {
+				continue
+			}
+			var err error
 			switch p.Trigger.Kind {
+			case playbook.TriggerSchedule:
+				for _, tick := range ticks[p.Key] {
+					o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: "cron:" + tick.UTC().Format(time.RFC3339),
+						Trigger: fmt.Sprintf("scheduled %s (%s)", tick.Format("2006-01-02 15:04 MST"), p.Trigger.Cron), At: in.now}
+					if err = r.fire(ctx, p, o, in.now, chains[id], nil, s); err != nil {
+						break
+					}
+				}
 			case playbook.TriggerDate:
+				if !whenAndDate {
+					continue
+				}
 				due, on := p.Trigger.DateCheck(f, today)
 				// A full pass fires a date rule on its day; the first pass
 				// after a start catches up on the days Tend was down, and a
@@ -246,26 +305,62 @@ func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook,
 				}
 				_, _, why := p.Trigger.DateDue(f, today)
 				o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: "date:" + on.String(), Trigger: why, At: in.now}
-				if err := r.fire(ctx, p, o, in.now, chains[id], nil); err != nil {
-					return err
-				}
+				err = r.fire(ctx, p, o, in.now, chains[id], nil, s)
 			case playbook.TriggerWhen:
-				if env == nil {
-					e := r.ws.Conditions.Env(f)
-					env = &e
-				}
-				holds, err := p.Trigger.When.EvalEnv(*env)
-				if err != nil {
-					r.log.Warn("playbook: condition", "playbook", p.Key, "account", id, "err", err)
+				if !whenAndDate {
 					continue
 				}
-				if err := r.when(ctx, p, id, holds, in.now, chains[id]); err != nil {
-					return err
+				holds, cerr := s.holds(p.Trigger.When)
+				if cerr != nil {
+					r.log.Warn("playbook: condition", "playbook", p.Key, "account", id, "err", cerr)
+					continue
 				}
+				err = r.when(ctx, p, id, holds, in.now, chains[id], s)
+			}
+			if err != nil {
+				fail(p, err)
 			}
 		}
 	}
-	return nil
+	return failed
+}
+
+// subject is one account as a step evaluates it: its facts, and its
+// condition environment, built on first use for every condition the step
+// evaluates for the account — triggers, playbooks' conditions, campaigns'
+// audiences and exits — and their explanations. A condition of another
+// schema (none in a loaded workspace) reads the facts.
+type subject struct {
+	f      condition.Facts
+	schema *condition.Schema
+	env    *condition.Env
+}
+
+func (s *subject) fits(p *condition.Program) bool {
+	if s.schema == nil {
+		return false
+	}
+	if s.env == nil {
+		e := s.schema.Env(s.f)
+		s.env = &e
+	}
+	return s.env.Fits(p)
+}
+
+// holds evaluates a condition for the account.
+func (s *subject) holds(p *condition.Program) (bool, error) {
+	if s.fits(p) {
+		return p.EvalEnv(*s.env)
+	}
+	return p.Eval(s.f)
+}
+
+// explain explains a condition for the account.
+func (s *subject) explain(p *condition.Program) condition.Explanation {
+	if s.fits(p) {
+		return p.ExplainEnv(*s.env)
+	}
+	return p.Explain(s.f)
 }
 
 // loadMatches reads a `when` playbook's matching accounts once.
@@ -287,7 +382,7 @@ func (r *runner) loadMatches(ctx context.Context, p *playbook.Playbook) error {
 
 // when handles a `when` playbook's condition for an account: entering
 // fires it, leaving runs its exit actions.
-func (r *runner) when(ctx context.Context, p *playbook.Playbook, id int64, holds bool, now time.Time, chain []string) error {
+func (r *runner) when(ctx context.Context, p *playbook.Playbook, id int64, holds bool, now time.Time, chain []string, s *subject) error {
 	m := r.matches[p.Key]
 	was := m[id]
 	switch {
@@ -295,7 +390,7 @@ func (r *runner) when(ctx context.Context, p *playbook.Playbook, id int64, holds
 		o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: r.occurrenceID("enter", now),
 			Trigger: "started to match: " + p.Trigger.When.Source(), At: now}
 		change := store.MatchChange{Playbook: p.Key, AccountID: id, Matching: true, At: now}
-		if err := r.fire(ctx, p, o, now, chain, &change); err != nil {
+		if err := r.fire(ctx, p, o, now, chain, &change, s); err != nil {
 			return err
 		}
 		m[id] = true
@@ -313,38 +408,26 @@ func (r *runner) when(ctx context.Context, p *playbook.Playbook, id int64, holds
 // stopped for a long time does not fire a year of weekly check-ins).
 const maxTicks = 3
 
-func (r *runner) evaluateSchedule(ctx context.Context, p *playbook.Playbook, state store.PlaybookState, in runInput, chains map[int64][]string) error {
-	if state.Playbook == "" {
-		state = store.PlaybookState{Playbook: p.Key, Enabled: true, ChangedAt: in.now, ChangedBy: "tend"}
-	}
+// scheduleTicks returns the times of a schedule playbook that passed since
+// the last step handled, at most maxTicks of them. A schedule seen for the
+// first time starts now: times before have passed unseen.
+func (r *runner) scheduleTicks(ctx context.Context, p *playbook.Playbook, state store.PlaybookState, now time.Time) ([]time.Time, error) {
 	if state.LastTick == nil {
-		// The schedule starts now: times before Tend first saw it have
-		// passed unseen.
-		t := in.now
-		state.LastTick = &t
-		return r.st.SavePlaybookState(ctx, state)
+		return nil, r.saveTick(ctx, p, state, now, now)
 	}
-	ticks := p.Trigger.Ticks(*state.LastTick, in.now, 1000)
-	if len(ticks) == 0 {
-		return nil
-	}
+	ticks := p.Trigger.Ticks(*state.LastTick, now, 1000)
 	if len(ticks) > maxTicks {
 		ticks = ticks[len(ticks)-maxTicks:]
 	}
-	r.a.mu.RLock()
-	ids := r.a.ids()
-	r.a.mu.RUnlock()
-	for _, tick := range ticks {
-		for _, id := range ids {
-			o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: "cron:" + tick.UTC().Format(time.RFC3339),
-				Trigger: fmt.Sprintf("scheduled %s (%s)", tick.Format("2006-01-02 15:04 MST"), p.Trigger.Cron), At: in.now}
-			if err := r.fire(ctx, p, o, in.now, chains[id], nil); err != nil {
-				return err
-			}
-		}
+	return ticks, nil
+}
+
+// saveTick records the last scheduled time a schedule playbook handled.
+func (r *runner) saveTick(ctx context.Context, p *playbook.Playbook, state store.PlaybookState, tick, now time.Time) error {
+	if state.Playbook == "" {
+		state = store.PlaybookState{Playbook: p.Key, Enabled: true, ChangedAt: now, ChangedBy: "tend"}
 	}
-	last := ticks[len(ticks)-1]
-	state.LastTick = &last
+	state.LastTick = &tick
 	return r.st.SavePlaybookState(ctx, state)
 }
 
@@ -359,13 +442,20 @@ type FiringDetail struct {
 
 // fire records one occurrence as a firing under its key, when the
 // playbook's condition holds and its re-entry rule allows, with its actions
-// scheduled. change, when set, is the match change that goes with it.
+// scheduled. change, when set, is the match change that goes with it; s,
+// when set, is the account as the step evaluates it (else it is read
+// here). A campaign's entry enrolls the account when the firing is
+// recorded (entryAction).
 func (r *runner) fire(ctx context.Context, p *playbook.Playbook, o playbook.Occurrence, now time.Time, chain []string,
-	change *store.MatchChange) error {
-	f, ok := r.a.facts(o.AccountID, now)
-	if !ok {
-		return nil
+	change *store.MatchChange, s *subject) error {
+	if s == nil {
+		f, ok := r.a.facts(o.AccountID, now)
+		if !ok {
+			return nil
+		}
+		s = &subject{f: f, schema: r.ws.Conditions}
 	}
+	f := s.f
 	var changes []store.MatchChange
 	if change != nil {
 		changes = []store.MatchChange{*change}
@@ -373,11 +463,11 @@ func (r *runner) fire(ctx context.Context, p *playbook.Playbook, o playbook.Occu
 	detail := FiringDetail{Trigger: o.Trigger, Reentry: string(p.Reentry.Mode)}
 	if p.Condition != nil {
 		// Eval first: the explanation, dearer, is for the firings only.
-		if holds, err := p.Condition.Eval(f); err != nil || !holds {
+		if holds, err := s.holds(p.Condition); err != nil || !holds {
 			r.batch.matches = append(r.batch.matches, changes...)
 			return err
 		}
-		ex := p.Condition.Explain(f)
+		ex := s.explain(p.Condition)
 		detail.Condition = &ex
 	}
 	key := p.FiringKey(o, playbook.Term(f))
@@ -406,6 +496,11 @@ func (r *runner) fire(ctx context.Context, p *playbook.Playbook, o playbook.Occu
 			firing.Actions = append(firing.Actions, store.FiringAction{Index: i, Kind: string(a.Kind),
 				Key: playbook.ActionKey(key, false, i), DueAt: now.AddDate(0, 0, a.DelayDays)})
 		}
+		if r.entries[p.Key] == p {
+			if err := r.entryAction(ctx, p, &firing.Actions[0], s, key, o.Trigger, now); err != nil {
+				return err
+			}
+		}
 	}
 	firing.Chain = strings.Join(append(slices.Clone(chain), p.Key), ",")
 	b, err := json.Marshal(detail)
@@ -430,7 +525,8 @@ func (r *runner) queue(ctx context.Context, f *store.Firing, changes []store.Mat
 	return nil
 }
 
-// flush records the batch.
+// flush records the batch, and reports the actions done with their
+// firings (a campaign's entry) as runDue reports those it runs.
 func (r *runner) flush(ctx context.Context) error {
 	b := r.batch
 	r.batch = batch{}
@@ -439,12 +535,29 @@ func (r *runner) flush(ctx context.Context) error {
 	}
 	inserted, err := r.st.RecordFirings(ctx, b.firings, b.matches)
 	if err != nil {
+		r.lost = true
 		return err
 	}
-	if r.cfg.OnFiring != nil {
-		for i, f := range b.firings {
-			if inserted[i] {
-				r.cfg.OnFiring(*f)
+	for i, f := range b.firings {
+		if !inserted[i] {
+			continue
+		}
+		if r.cfg.OnFiring != nil {
+			r.cfg.OnFiring(*f)
+		}
+		for _, act := range f.Actions {
+			if act.Status == store.ActionPending {
+				continue
+			}
+			act.FiringKey, act.Chain, act.Trigger = f.Key, f.Chain, f.Trigger
+			var err error
+			result := act.Result
+			if act.Status == store.ActionFailed {
+				result, err = "", errors.New(act.Result)
+				r.log.Warn("playbook: action", "playbook", act.Playbook, "account", act.AccountID, "action", act.Kind, "err", err)
+			}
+			if r.cfg.OnAction != nil {
+				r.cfg.OnAction(act, result, err)
 			}
 		}
 	}
@@ -548,13 +661,10 @@ func (r *runner) runAll(ctx context.Context, due []store.FiringAction, now time.
 		if len(pending) > 0 {
 			ins, err := r.st.Enroll(ctx, pending)
 			for k, i := range batch {
-				switch {
-				case err != nil:
+				if err != nil {
 					errs[i] = err
-				case ins[k]:
-					results[i] = fmt.Sprintf("enrolled in %s (enrollment %d)", pending[k].Campaign, pending[k].ID)
-				default:
-					results[i] = "not enrolled in " + pending[k].Campaign + ": in it already, or entered before under this re-entry rule"
+				} else {
+					results[i] = store.EnrollResult(pending[k], ins[k])
 				}
 			}
 		}
@@ -643,7 +753,7 @@ func (r *runner) run(ctx context.Context, act store.FiringAction, now time.Time)
 		o := playbook.Occurrence{Playbook: other.Key, AccountID: acc.ID, ID: "run:" + act.Key,
 			Trigger: fmt.Sprintf("run by playbook %s", p.Key), At: now}
 		chain := strings.Split(act.Chain, ",")
-		if err := r.fire(ctx, other, o, now, chain, nil); err != nil {
+		if err := r.fire(ctx, other, o, now, chain, nil, nil); err != nil {
 			return "", err
 		}
 		return "ran playbook " + other.Key, nil
