@@ -40,12 +40,23 @@ func (db *DB) Enroll(ctx context.Context, es []*store.Enrollment) (inserted []bo
 	inserted = make([]bool, len(es))
 	now := db.now()
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		ids := make([]int64, len(es))
+		for i, e := range es {
+			ids[i] = e.AccountID
+		}
+		exists, err := db.accountsExist(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
 		st, err := tx.PrepareContext(ctx, db.query("InsertEnrollment"))
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		for i, e := range es {
+			if !exists[e.AccountID] {
+				continue
+			}
 			if inserted[i], err = db.insertEnrollment(ctx, st, e, now); err != nil {
 				return err
 			}
@@ -53,6 +64,30 @@ func (db *DB) Enroll(ctx context.Context, es []*store.Enrollment) (inserted []bo
 		return nil
 	})
 	return inserted, err
+}
+
+// accountsExist says which of the accounts exist, inside a write
+// transaction: what it inserts for them next cannot fail their foreign key
+// (on SQLite nobody else writes meanwhile; PostgreSQL's inserts check again).
+func (db *DB) accountsExist(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64]bool, error) {
+	js, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, db.query("AccountsExist"), string(js))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[int64]bool, len(ids))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
 }
 
 // validEnrollment checks an enrollment to insert.
@@ -66,10 +101,10 @@ func validEnrollment(e *store.Enrollment) *derrors.Error {
 	return nil
 }
 
-// insertEnrollment inserts one enrollment with the InsertEnrollment
-// statement of a transaction (Enroll, and RecordFirings for a campaign's
-// entry): false when its key exists, its account is in the campaign
-// already, or is gone.
+// insertEnrollment inserts one enrollment of an account that exists
+// (accountsExist) with the InsertEnrollment statement of a transaction
+// (Enroll, and RecordFirings for a campaign's entry): false when its key
+// exists or its account is in the campaign already.
 func (db *DB) insertEnrollment(ctx context.Context, st *sql.Stmt, e *store.Enrollment, now time.Time) (bool, error) {
 	if e.EnteredAt.IsZero() {
 		e.EnteredAt = now

@@ -136,6 +136,14 @@ func (db *DB) RecordFirings(ctx context.Context, fs []*store.Firing, ms []store.
 		if enrolls {
 			names = append(names, "InsertEnrollment")
 		}
+		ids := make([]int64, len(fs))
+		for i, f := range fs {
+			ids[i] = f.AccountID
+		}
+		exists, err := db.accountsExist(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
 		stmts := map[string]*sql.Stmt{}
 		for _, name := range names {
 			st, err := tx.PrepareContext(ctx, db.query(name))
@@ -162,6 +170,9 @@ func (db *DB) RecordFirings(ctx context.Context, fs []*store.Firing, ms []store.
 				detail = "{}"
 			}
 			f.At = msTime(f.At)
+			if !exists[f.AccountID] {
+				continue // the account is gone
+			}
 			err := stmts["InsertFiring"].QueryRowContext(ctx, f.Playbook, f.AccountID, f.Key, f.Kind, f.Trigger, detail,
 				f.Chain, db.d.Time(f.At)).Scan(&f.ID)
 			if errors.Is(err, sql.ErrNoRows) {

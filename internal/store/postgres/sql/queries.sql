@@ -611,6 +611,8 @@ ON CONFLICT (playbook, account_id) DO NOTHING;
 DELETE FROM playbook_matches WHERE playbook = $1 AND account_id = $2;
 
 -- name: InsertFiring
+-- The store has checked that the account exists; the check here is for one
+-- deleted since by another transaction.
 INSERT INTO playbook_firings (playbook, account_id, key, kind, trigger, detail, chain, at)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2)
 ON CONFLICT (key) DO NOTHING

@@ -552,8 +552,11 @@ ON CONFLICT (playbook, account_id) DO NOTHING;
 DELETE FROM playbook_matches WHERE playbook = $1 AND account_id = $2;
 
 -- name: InsertFiring
+-- The store has checked that the account exists, in this transaction (the
+-- one writer): a single-row VALUES needs no statement journal, which an
+-- INSERT … SELECT writes to a temporary file, page by page.
 INSERT INTO playbook_firings (playbook, account_id, key, kind, trigger, detail, chain, at)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (key) DO NOTHING
 RETURNING id;
 
@@ -914,10 +917,10 @@ LIMIT $3 OFFSET $4;
 -- Campaigns (store.Campaigns).
 
 -- name: InsertEnrollment
+-- The account exists, as for InsertFiring.
 INSERT INTO campaign_enrollments (campaign, account_id, key, status, entry, step, seq, entered_at, step_started_at,
     wake_at, watch, sent, exit_reason, decision, updated_at)
-SELECT $1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, 0, '', $11, $12
-WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2)
+VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, 0, '', $11, $12)
 ON CONFLICT DO NOTHING
 RETURNING id;
 
