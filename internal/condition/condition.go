@@ -681,6 +681,8 @@ type Env struct {
 	schema *Schema
 	v      any
 	loc    *time.Location
+	// reads, when set, are the only traits and doc fields it holds.
+	reads *Reads
 }
 
 // Env builds the environment of every name the schema knows.
@@ -689,12 +691,71 @@ func (s *Schema) Env(f Facts) Env {
 	for d := range s.docField {
 		docs = append(docs, d)
 	}
-	return Env{s, s.build(f, s.keys, docs), location(f)}
+	return Env{s, s.build(f, s.keys, docs), location(f), nil}
 }
 
-// Fits reports whether the environment was built by the program's schema,
-// which EvalEnv and ExplainEnv need.
-func (e Env) Fits(p *Program) bool { return e.schema == p.schema }
+// Reads are the traits and doc fields some conditions of a schema read. An
+// environment of only those (Reads.Env) serves all of them and costs less
+// to build than one of every name: a playbook tick's triggers and audiences
+// read two or three of a workspace's traits.
+type Reads struct {
+	schema *Schema
+	traits []string
+	docs   [][2]string
+	has    map[string]bool
+	hasDoc map[[2]string]bool
+}
+
+// Reads collects what the programs read; those of another schema are left
+// out (an environment of this one does not fit them).
+func (s *Schema) Reads(progs ...*Program) *Reads {
+	r := &Reads{schema: s, has: map[string]bool{}, hasDoc: map[[2]string]bool{}}
+	for _, p := range progs {
+		if p == nil || p.schema != s {
+			continue
+		}
+		for _, t := range p.traits {
+			if !r.has[t] {
+				r.has[t] = true
+				r.traits = append(r.traits, t)
+			}
+		}
+		for _, d := range p.docs {
+			if !r.hasDoc[d] {
+				r.hasDoc[d] = true
+				r.docs = append(r.docs, d)
+			}
+		}
+	}
+	return r
+}
+
+// Env builds the environment of the names read.
+func (r *Reads) Env(f Facts) Env {
+	return Env{r.schema, r.schema.build(f, r.traits, r.docs), location(f), r}
+}
+
+// Fits reports whether the environment serves the program — built by its
+// schema, with every name it reads — which EvalEnv and ExplainEnv need.
+func (e Env) Fits(p *Program) bool {
+	if e.schema != p.schema {
+		return false
+	}
+	if e.reads == nil {
+		return true
+	}
+	for _, t := range p.traits {
+		if !e.reads.has[t] {
+			return false
+		}
+	}
+	for _, d := range p.docs {
+		if !e.reads.hasDoc[d] {
+			return false
+		}
+	}
+	return true
+}
 
 func location(f Facts) *time.Location {
 	if f.Location == nil {
@@ -705,8 +766,8 @@ func location(f Facts) *time.Location {
 
 // EvalEnv is Eval against an environment built by the program's schema.
 func (p *Program) EvalEnv(e Env) (bool, error) {
-	if e.schema != p.schema {
-		return false, fmt.Errorf("condition %q: an environment of another schema", p.source)
+	if !e.Fits(p) {
+		return false, fmt.Errorf("condition %q: an environment of another schema, or without a name it reads", p.source)
 	}
 	out, err := p.exec(e.v)
 	if err != nil {

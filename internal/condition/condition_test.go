@@ -249,6 +249,40 @@ func TestEnvMatchesFacts(t *testing.T) {
 			t.Errorf("in %v: %s", loc, s)
 		}
 	}
+	// An environment of what some conditions read serves them, and
+	// refuses one that reads more.
+	f := facts()
+	var progs []*condition.Program
+	for _, src := range []string{`traits.usage_score >= 0.3 && account.arr < 50000`, `traits.ta_pulse == "Concerning" || traits.region == nil`} {
+		p, err := schema.Compile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		progs = append(progs, p)
+	}
+	reads := schema.Reads(progs...).Env(f)
+	for _, p := range progs {
+		want, _ := p.Eval(f)
+		if got, err := p.EvalEnv(reads); !reads.Fits(p) || err != nil || got != want {
+			t.Errorf("%s on the environment of what it reads: %v, %v; want %v", p.Source(), got, err, want)
+		}
+		if a, b := p.ExplainEnv(reads).String(), p.Explain(f).String(); a != b {
+			t.Errorf("%s explained on what it reads:\n%s\nwant\n%s", p.Source(), a, b)
+		}
+	}
+	more, err := schema.Compile(`traits.active_champion && traits.usage_score >= 0.3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reads.Fits(more) {
+		t.Error("an environment without traits.active_champion fits a condition reading it")
+	}
+	if _, err := more.EvalEnv(reads); err == nil {
+		t.Error("EvalEnv on an environment without a name the condition reads: no error")
+	}
+	if ex := more.ExplainEnv(reads); ex.Holds || ex.Error == "" {
+		t.Errorf("ExplainEnv without a name it reads = %+v", ex)
+	}
 	// An environment of another schema is refused, not misread.
 	other, err := condition.NewSchema(traits).Compile(`account.arr < 50000`)
 	if err != nil {

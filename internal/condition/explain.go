@@ -108,7 +108,8 @@ func (p *Program) Explain(f Facts) Explanation { return p.explain(p.schema.Env(f
 // a dozen environments built from the facts).
 func (p *Program) ExplainEnv(e Env) Explanation {
 	if !e.Fits(p) {
-		return Explanation{Source: p.source, Parts: []Part{}, Error: fmt.Sprintf("condition %q: an environment of another schema", p.source)}
+		return Explanation{Source: p.source, Parts: []Part{},
+			Error: fmt.Sprintf("condition %q: an environment of another schema, or without a name it reads", p.source)}
 	}
 	return p.explain(e)
 }

@@ -252,6 +252,7 @@ func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook,
 			}
 		}
 	}
+	reads := r.reads(pbs)
 	// The schedules fire for every account; a full pass assessed every
 	// one.
 	ids, assessed := in.assessed, map[int64]bool(nil)
@@ -277,7 +278,7 @@ func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook,
 			}
 			continue
 		}
-		s := &subject{f: f, schema: r.ws.Conditions}
+		s := &subject{f: f, schema: r.ws.Conditions, reads: reads}
 		for _, p := range pbs {
 			if failed[p.Key] != nil {
 				continue
@@ -333,7 +334,10 @@ func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook,
 type subject struct {
 	f      condition.Facts
 	schema *condition.Schema
-	env    *condition.Env
+	// reads, when set, are the names the environment holds (runner.reads):
+	// what the step's conditions read.
+	reads *condition.Reads
+	env   *condition.Env
 }
 
 func (s *subject) fits(p *condition.Program) bool {
@@ -341,10 +345,34 @@ func (s *subject) fits(p *condition.Program) bool {
 		return false
 	}
 	if s.env == nil {
-		e := s.schema.Env(s.f)
+		var e condition.Env
+		if s.reads != nil {
+			e = s.reads.Env(s.f)
+		} else {
+			e = s.schema.Env(s.f)
+		}
 		s.env = &e
 	}
 	return s.env.Fits(p)
+}
+
+// reads are what the playbooks' triggers and conditions read, and for a
+// campaign's entry its exits: an account's environment of only those
+// serves all of them.
+func (r *runner) reads(pbs []*playbook.Playbook) *condition.Reads {
+	var progs []*condition.Program
+	for _, p := range pbs {
+		progs = append(progs, p.Trigger.When, p.Condition)
+		if r.entries[p.Key] == p {
+			if c := r.ws.Campaign(p.Actions[0].Campaign); c != nil {
+				progs = append(progs, c.Audience)
+				for _, e := range c.Exits {
+					progs = append(progs, e.When)
+				}
+			}
+		}
+	}
+	return r.ws.Conditions.Reads(progs...)
 }
 
 // holds evaluates a condition for the account.
