@@ -117,6 +117,11 @@ FROM contacts WHERE account_id = $1 AND email = $2;
 SELECT id, account_id, external_id, name, email, title, roles, unsubscribed, created_at, updated_at
 FROM contacts WHERE account_id = $1 ORDER BY lower(name), id;
 
+-- name: ListContactsOf
+-- $1 is a JSON array of account ids; ListContacts' order within each.
+SELECT id, account_id, external_id, name, email, title, roles, unsubscribed, created_at, updated_at
+FROM contacts WHERE account_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::bigint)) ORDER BY account_id, lower(name), id;
+
 -- name: DeleteContact
 DELETE FROM contacts WHERE id = $1;
 
