@@ -57,6 +57,7 @@ func dialect() sqlstore.Dialect {
 		Queries:    queries,
 		Migrations: migrations,
 		Time:       func(t time.Time) any { return t.UnixMilli() },
+		InsertedID: true,
 		Unique:     uniqueField,
 		ForeignKey: func(err error) (string, bool) {
 			return "", errors.As(err, new(*sqlite3.Error)) && strings.Contains(err.Error(), "FOREIGN KEY constraint failed")

@@ -118,15 +118,12 @@ func (db *DB) insertEnrollment(ctx context.Context, st *sql.Stmt, e *store.Enrol
 		e.WakeAt = e.EnteredAt
 	}
 	e.WakeAt = msTime(e.WakeAt)
-	err := st.QueryRowContext(ctx, e.Campaign, e.AccountID, e.Key, e.Entry, e.Step, e.Seq, db.d.Time(e.EnteredAt),
-		db.d.Time(e.StepStartedAt), db.d.Time(e.WakeAt), e.Watch, e.Decision, db.d.Time(now)).Scan(&e.ID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
+	id, ok, err := db.insertID(ctx, st, e.Campaign, e.AccountID, e.Key, e.Entry, e.Step, e.Seq, db.d.Time(e.EnteredAt),
+		db.d.Time(e.StepStartedAt), db.d.Time(e.WakeAt), e.Watch, e.Decision, db.d.Time(now))
+	if err != nil || !ok {
 		return false, err
 	}
-	e.Status, e.UpdatedAt = store.EnrollmentActive, now
+	e.ID, e.Status, e.UpdatedAt = id, store.EnrollmentActive, now
 	return true, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -173,15 +172,15 @@ func (db *DB) RecordFirings(ctx context.Context, fs []*store.Firing, ms []store.
 			if !exists[f.AccountID] {
 				continue // the account is gone
 			}
-			err := stmts["InsertFiring"].QueryRowContext(ctx, f.Playbook, f.AccountID, f.Key, f.Kind, f.Trigger, detail,
-				f.Chain, db.d.Time(f.At)).Scan(&f.ID)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue // fired already, or the account is gone
-			}
+			id, ok, err := db.insertID(ctx, stmts["InsertFiring"], f.Playbook, f.AccountID, f.Key, f.Kind, f.Trigger, detail,
+				f.Chain, db.d.Time(f.At))
 			if err != nil {
 				return err
 			}
-			inserted[i] = true
+			if !ok {
+				continue // fired already
+			}
+			f.ID, inserted[i] = id, true
 			for j := range f.Actions {
 				a := &f.Actions[j]
 				a.FiringID, a.Playbook, a.AccountID = f.ID, f.Playbook, f.AccountID
@@ -201,10 +200,15 @@ func (db *DB) RecordFirings(ctx context.Context, fs []*store.Firing, ms []store.
 					t := a.DueAt
 					a.Attempts, a.DoneAt, done = 1, &t, db.d.Time(t)
 				}
-				if err := stmts["InsertFiringAction"].QueryRowContext(ctx, f.ID, f.Playbook, f.AccountID, a.Index, a.Exit,
-					a.Kind, a.Key, db.d.Time(a.DueAt), a.Status, a.Attempts, a.Result, done).Scan(&a.ID); err != nil {
+				id, ok, err := db.insertID(ctx, stmts["InsertFiringAction"], f.ID, f.Playbook, f.AccountID, a.Index, a.Exit,
+					a.Kind, a.Key, db.d.Time(a.DueAt), a.Status, a.Attempts, a.Result, done)
+				if err == nil && !ok {
+					err = fmt.Errorf("action %s: not inserted", a.Key)
+				}
+				if err != nil {
 					return err
 				}
+				a.ID = id
 			}
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -40,6 +41,33 @@ type Dialect struct {
 	// MigrationLock, when set, makes migrations take a database-wide lock,
 	// so that replicas starting together on one database migrate it once.
 	MigrationLock func() (lock.SessionLocker, error)
+	// InsertedID says the driver reports an inserted row's id (SQLite's
+	// last_insert_rowid): the inserts insertID runs then have no
+	// RETURNING, which SQLite runs as a trigger with a statement journal
+	// (a temporary file written page by page) for every row.
+	InsertedID bool
+}
+
+// insertID runs a prepared insert of one row that may insert none (ON
+// CONFLICT DO NOTHING) and says the new row's id: RETURNING id, or the
+// driver's id of the row where the dialect has one (Dialect.InsertedID).
+func (db *DB) insertID(ctx context.Context, st *sql.Stmt, args ...any) (id int64, inserted bool, err error) {
+	if db.d.InsertedID {
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return 0, false, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return 0, false, err
+		}
+		id, err = res.LastInsertId()
+		return id, err == nil, err
+	}
+	err = st.QueryRowContext(ctx, args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return id, err == nil, err
 }
 
 // DB is a store.Store on one database.

@@ -558,19 +558,19 @@ DELETE FROM playbook_matches WHERE playbook = $1 AND account_id = $2;
 
 -- name: InsertFiring
 -- The store has checked that the account exists, in this transaction (the
--- one writer): a single-row VALUES needs no statement journal, which an
--- INSERT … SELECT writes to a temporary file, page by page.
+-- one writer). A single-row VALUES without RETURNING (the store reads the
+-- row id) needs no statement journal, which an INSERT … SELECT or a
+-- RETURNING (a trigger) makes SQLite write to a temporary file, page by
+-- page: 25 µs a firing with it, 10 without.
 INSERT INTO playbook_firings (playbook, account_id, key, kind, trigger, detail, chain, at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (key) DO NOTHING
-RETURNING id;
+ON CONFLICT (key) DO NOTHING;
 
 -- name: InsertFiringAction
 -- An action done when its firing was recorded comes finished: one attempt,
--- its result and done_at.
+-- its result and done_at. No RETURNING, as for InsertFiring.
 INSERT INTO playbook_actions (firing_id, playbook, account_id, idx, exit, kind, key, due_at, status, attempts, result, done_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-RETURNING id;
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12);
 
 -- name: CountFirings
 SELECT count(*) FROM playbook_firings WHERE playbook = $1 AND account_id = $2 AND kind = 'fire' AND at >= $3;
@@ -922,12 +922,11 @@ LIMIT $3 OFFSET $4;
 -- Campaigns (store.Campaigns).
 
 -- name: InsertEnrollment
--- The account exists, as for InsertFiring.
+-- The account exists, and no RETURNING, as for InsertFiring.
 INSERT INTO campaign_enrollments (campaign, account_id, key, status, entry, step, seq, entered_at, step_started_at,
     wake_at, watch, sent, exit_reason, decision, updated_at)
 VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, 0, '', $11, $12)
-ON CONFLICT DO NOTHING
-RETURNING id;
+ON CONFLICT DO NOTHING;
 
 -- name: DueEnrollments
 SELECT e.id, e.campaign, e.account_id, e.key, e.status, e.entry, e.step, e.seq, e.entered_at, e.step_started_at, e.wake_at,
