@@ -1,6 +1,8 @@
 package engine_test
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -314,5 +316,44 @@ actions:
 	e.days(3)
 	if got := e.notes(acme.ID); len(got) != 2 {
 		t.Errorf("later still: %v", got)
+	}
+}
+
+// failingFirings is a store whose RecordFirings fails while fail is set.
+type failingFirings struct {
+	store.Store
+	fail bool
+}
+
+func (s *failingFirings) RecordFirings(ctx context.Context, fs []*store.Firing, ms []store.MatchChange) ([]bool, error) {
+	if s.fail {
+		return nil, errors.New("disk full")
+	}
+	return s.Store.RecordFirings(ctx, fs, ms)
+}
+
+// A schedule's time is handled once its firings are recorded: when the
+// batch that holds them fails, the next step fires them.
+func TestScheduleAfterFailedBatch(t *testing.T) {
+	e := newPBEnv(t, map[string]string{"weekly": `name: Weekly
+trigger: {cron: "0 9 * * 1"}
+actions:
+  - note: {body: "monday"}
+`})
+	acme := e.newAccount(account.Account{Name: "Acme"})
+	st := &failingFirings{Store: e.st}
+	a := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: e.ws, Now: e.clock.Now, Playbooks: &engine.PlaybookConfig{}})
+	e.step(a)                                   // 2026-03-10, a Tuesday: the schedule starts
+	e.clock.Advance(6*24*time.Hour + time.Hour) // Monday the 16th, 10:00
+	st.fail = true
+	if err := a.Step(e.ctx); err == nil {
+		t.Fatal("a step whose firings were not recorded did not fail")
+	}
+	st.fail = false
+	e.clock.Advance(time.Minute)
+	e.step(a)
+	e.step(a) // the action runs
+	if got := e.notes(acme.ID); !slices.Equal(got, []string{"monday"}) {
+		t.Errorf("after the failed batch: %v, want the Monday note once", got)
 	}
 }
