@@ -182,7 +182,7 @@ func (r *runner) step(ctx context.Context, in runInput) error {
 	r.chains = map[int64][]string{}
 	r.lost = false
 	var perAccount []*playbook.Playbook
-	ticks := map[string][]time.Time{}
+	ticks := map[string][]scheduled{}
 	for _, p := range pbs {
 		var err error
 		switch p.Trigger.Kind {
@@ -196,7 +196,10 @@ func (r *runner) step(ctx context.Context, in runInput) error {
 		case playbook.TriggerSchedule:
 			var t []time.Time
 			if t, err = r.scheduleTicks(ctx, p, states[p.Key], in.now); len(t) > 0 {
-				ticks[p.Key] = t
+				for _, tick := range t {
+					ticks[p.Key] = append(ticks[p.Key], scheduled{at: tick, id: "cron:" + tick.UTC().Format(time.RFC3339),
+						trigger: fmt.Sprintf("scheduled %s (%s)", tick.Format("2006-01-02 15:04 MST"), p.Trigger.Cron)})
+				}
 				perAccount = append(perAccount, p)
 			}
 		default:
@@ -214,7 +217,7 @@ func (r *runner) step(ctx context.Context, in runInput) error {
 	}
 	for _, p := range perAccount {
 		if t := ticks[p.Key]; len(t) > 0 && failed[p.Key] == nil && !r.lost {
-			if err := r.saveTick(ctx, p, states[p.Key], t[len(t)-1], in.now); err != nil {
+			if err := r.saveTick(ctx, p, states[p.Key], t[len(t)-1].at, in.now); err != nil {
 				r.log.Error("playbook: evaluate", "playbook", p.Key, "err", err)
 			}
 		}
@@ -234,7 +237,7 @@ func (r *runner) step(ctx context.Context, in runInput) error {
 // step evaluates for it and for the explanations of its firings. It
 // returns the playbooks whose evaluation failed, which stop there (a
 // failed schedule's times are evaluated again at the next step).
-func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook, ticks map[string][]time.Time, in runInput,
+func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook, ticks map[string][]scheduled, in runInput,
 	chains map[int64][]string) map[string]error {
 	failed := map[string]error{}
 	if len(pbs) == 0 {
@@ -287,8 +290,7 @@ func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook,
 			switch p.Trigger.Kind {
 			case playbook.TriggerSchedule:
 				for _, tick := range ticks[p.Key] {
-					o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: "cron:" + tick.UTC().Format(time.RFC3339),
-						Trigger: fmt.Sprintf("scheduled %s (%s)", tick.Format("2006-01-02 15:04 MST"), p.Trigger.Cron), At: in.now}
+					o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: tick.id, Trigger: tick.trigger, At: in.now}
 					if err = r.fire(ctx, p, o, in.now, chains[id], nil, s); err != nil {
 						break
 					}
@@ -435,6 +437,13 @@ func (r *runner) when(ctx context.Context, p *playbook.Playbook, id int64, holds
 // maxTicks bounds the scheduled times one step catches up on (a server
 // stopped for a long time does not fire a year of weekly check-ins).
 const maxTicks = 3
+
+// scheduled is a schedule's time that passed, with its occurrence's id and
+// words, the same for every account.
+type scheduled struct {
+	at          time.Time
+	id, trigger string
+}
 
 // scheduleTicks returns the times of a schedule playbook that passed since
 // the last step handled, at most maxTicks of them. A schedule seen for the
