@@ -270,6 +270,8 @@ func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook,
 			}
 		}
 	}
+	// One subject, reset for each account: nothing keeps it past its turn.
+	var s subject
 	for _, id := range ids {
 		whenAndDate := assessed == nil || assessed[id]
 		f, ok := r.a.facts(id, in.now)
@@ -281,7 +283,7 @@ func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook,
 			}
 			continue
 		}
-		s := &subject{f: f, schema: r.ws.Conditions, reads: reads}
+		s = subject{f: f, schema: r.ws.Conditions, reads: reads}
 		for _, p := range pbs {
 			if failed[p.Key] != nil {
 				continue
@@ -291,7 +293,7 @@ func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook,
 			case playbook.TriggerSchedule:
 				for _, tick := range ticks[p.Key] {
 					o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: tick.id, Trigger: tick.trigger, At: in.now}
-					if err = r.fire(ctx, p, o, in.now, chains[id], nil, s); err != nil {
+					if err = r.fire(ctx, p, o, in.now, chains[id], nil, &s); err != nil {
 						break
 					}
 				}
@@ -308,7 +310,7 @@ func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook,
 				}
 				_, _, why := p.Trigger.DateDue(f, today)
 				o := playbook.Occurrence{Playbook: p.Key, AccountID: id, ID: "date:" + on.String(), Trigger: why, At: in.now}
-				err = r.fire(ctx, p, o, in.now, chains[id], nil, s)
+				err = r.fire(ctx, p, o, in.now, chains[id], nil, &s)
 			case playbook.TriggerWhen:
 				if !whenAndDate {
 					continue
@@ -318,7 +320,7 @@ func (r *runner) evaluateAccounts(ctx context.Context, pbs []*playbook.Playbook,
 					r.log.Warn("playbook: condition", "playbook", p.Key, "account", id, "err", cerr)
 					continue
 				}
-				err = r.when(ctx, p, id, holds, in.now, chains[id], s)
+				err = r.when(ctx, p, id, holds, in.now, chains[id], &s)
 			}
 			if err != nil {
 				fail(p, err)
