@@ -36,12 +36,14 @@ import (
 // the users. Ordinals are handed out in first-seen order, as the store
 // does, so an account's users are scattered over the ordinal space.
 //
-//	go test -run '^$' -bench Memory -benchtime 1x -timeout 6h ./internal/engine/
+//	GOMEMLIMIT=900MiB go test -run '^$' -bench Memory -benchtime 1x -timeout 6h ./internal/engine/
 //
 // Full size is some 700M events through the engine's apply (three quarters
 // of the time: the feature and day maps, the Roaring add) and 365 day
-// changes over 100,000 accounts: hours on two shared cores; at a tenth
-// (TEND_BENCH_ACCOUNTS=10000 TEND_BENCH_USERS=1000000) a quarter of an hour.
+// changes over 100,000 accounts: 1 h 42 min on two cores; at a tenth
+// (TEND_BENCH_ACCOUNTS=10000 TEND_BENCH_USERS=1000000) a few minutes. Go
+// lets the heap grow to twice what is live between collections, so the
+// resident size depends on GOMEMLIMIT, which a deployment sets as here.
 //
 // TEND_BENCH_ACCOUNTS, TEND_BENCH_USERS and TEND_BENCH_DAYS change the
 // size; TEND_BENCH_HEAPPROFILE names a file to write the heap profile to at
