@@ -91,14 +91,17 @@ func uniqueField(err error) (string, bool) {
 const pragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
 
 // Open opens (creating if needed) the database file at path and migrates it.
-// A new file starts as the migrated schema (schemaImage), so that creating
+// The writer checkpoints the WAL every 10,000 pages (40 MB) rather than
+// SQLite's 1,000: a day's mass entry writes the same index pages again and
+// again, and fewer, larger checkpoints copy each once (the recap day at
+// 100,000 accounts: 2.00–2.02 s against 2.17–2.49 s). A new file starts as the migrated schema (schemaImage), so that creating
 // one costs a file write rather than running every migration again.
 func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	if err := createFromImage(ctx, path); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	u := "file:" + (&url.URL{Path: path}).EscapedPath()
-	w, err := sql.Open("sqlite", u+"?"+pragmas+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	w, err := sql.Open("sqlite", u+"?"+pragmas+"&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
