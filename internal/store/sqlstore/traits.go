@@ -222,28 +222,19 @@ func (db *DB) traitValuesOf(ctx context.Context, tx *sql.Tx, ws []account.TraitW
 			ids = append(ids, w.AccountID)
 		}
 	}
-	out := make(map[int64]map[string]sql.NullString, len(ids))
+	exist, err := db.accountsExist(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]map[string]sql.NullString, len(exist))
+	for id := range exist {
+		out[id] = map[string]sql.NullString{}
+	}
 	js, err := json.Marshal(ids)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, db.query("AccountsExist"), string(js))
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out[id] = map[string]sql.NullString{}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = tx.QueryContext(ctx, db.query("TraitValuesOf"), string(js))
+	rows, err := tx.QueryContext(ctx, db.query("TraitValuesOf"), string(js))
 	if err != nil {
 		return nil, err
 	}
