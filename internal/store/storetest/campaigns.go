@@ -3,7 +3,9 @@ package storetest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/tendhq/tend/internal/account"
@@ -97,28 +99,42 @@ func testEnrollOnce(e *env) {
 	wantErr(t, err, derrors.Invalid, "")
 
 	// Racing enrollers: one wins.
-	var wg sync.WaitGroup
-	wins := make([]bool, 8)
-	for i := range wins {
-		wg.Go(func() {
-			ins, err := e.st.Enroll(e.ctx, []*store.Enrollment{{Campaign: "race", AccountID: b.ID, Key: "cp:race:" + string(rune('a'+i))}})
-			if err != nil {
-				t.Errorf("Enroll %d: %v", i, err)
-				return
-			}
-			wins[i] = ins[0]
-		})
-	}
-	wg.Wait()
-	n := 0
-	for _, w := range wins {
-		if w {
-			n++
+	n := race(t, 8, func(i int) (bool, error) {
+		ins, err := e.st.Enroll(e.ctx, []*store.Enrollment{{Campaign: "race", AccountID: b.ID, Key: "cp:race:" + string(rune('a'+i))}})
+		if err != nil {
+			return false, fmt.Errorf("Enroll %d: %w", i, err)
 		}
-	}
+		return ins[0], nil
+	})
 	if n != 1 {
 		t.Errorf("%d racing enrollments of one account in one campaign won, want 1", n)
 	}
+}
+
+// race runs f for 0 … n-1 at once and returns how many reported a win; an
+// error fails the test.
+func race(t *testing.T, n int, f func(i int) (bool, error)) int {
+	t.Helper()
+	var wg sync.WaitGroup
+	wins := make([]bool, n)
+	for i := range wins {
+		wg.Go(func() {
+			won, err := f(i)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			wins[i] = won
+		})
+	}
+	wg.Wait()
+	won := 0
+	for _, w := range wins {
+		if w {
+			won++
+		}
+	}
+	return won
 }
 
 func sameBools(a, b []bool) bool {

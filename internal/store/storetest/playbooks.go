@@ -375,25 +375,13 @@ func testActionsDoneWithFiring(e *env) {
 	}
 	// Racing runners: one records the firing, and one enrollment enters.
 	d := e.account(account.Account{Name: "Pied Piper"})
-	var wg sync.WaitGroup
-	wins := make([]bool, 4)
-	for i := range wins {
-		wg.Go(func() {
-			ins, err := e.st.RecordFirings(e.ctx, []*store.Firing{entry("pb:campaign.recap:d:cron:1", d.ID, fmt.Sprintf("cp:recap:d:%d", i))}, nil)
-			if err != nil {
-				t.Errorf("RecordFirings %d: %v", i, err)
-				return
-			}
-			wins[i] = ins[0]
-		})
-	}
-	wg.Wait()
-	n := 0
-	for _, w := range wins {
-		if w {
-			n++
+	n := race(t, 4, func(i int) (bool, error) {
+		ins, err := e.st.RecordFirings(e.ctx, []*store.Firing{entry("pb:campaign.recap:d:cron:1", d.ID, fmt.Sprintf("cp:recap:d:%d", i))}, nil)
+		if err != nil {
+			return false, fmt.Errorf("RecordFirings %d: %w", i, err)
 		}
-	}
+		return ins[0], nil
+	})
 	if n != 1 || count(d.ID) != 1 {
 		t.Errorf("racing entries: %d firings recorded, %d enrollments; want 1 and 1", n, count(d.ID))
 	}
