@@ -16,13 +16,13 @@ import (
 // bitmap; plus the account's first usage ping and its first use of each
 // feature (feature.go).
 //
-// Days are kept in three forms. A day that may still change is a live
-// *roaring.Bitmap. Compact seals older days into one byte arena per account in
-// the portable Roaring format, which costs about a third of a live bitmap's
-// memory (see BenchmarkMemory); a late event for a sealed day brings the day
-// back to life until the next Compact. Every query reads both forms, so
-// sealing never changes a result. Release keeps only the count of days the
-// caller has stored (4 bytes a day instead of the set): the metrics need no
+// Days are kept in three forms. A day that may still change is live: a
+// sorted slice of ordinals, or a Roaring bitmap once it has more than
+// smallDay users (dayset.go). Compact seals older days into one byte arena
+// per account in the portable Roaring format; a late event for a sealed day
+// brings the day back to life until the next Compact. Every query reads
+// both forms, so sealing never changes a result. Release keeps only the
+// count of days the caller has stored (8 bytes a day instead of the set): the metrics need no
 // more, because the windows' distinct users come from the per-user table
 // (recent.go); what needs a released day's users (a late event for it, a
 // union in a chart, Merge) has the caller load it back with UnmarshalDay.
@@ -33,7 +33,7 @@ import (
 // with each other.
 type Account struct {
 	loc      *time.Location
-	live     map[Day]*roaring.Bitmap
+	live     map[Day]*daySet
 	sealed   sealedDays
 	released releasedDays
 
@@ -87,33 +87,31 @@ func (a *Account) Add(ordinal uint32, at time.Time) bool {
 }
 
 func (a *Account) addOnDay(d Day, ordinal uint32) bool {
-	if bm := a.live[d]; bm != nil {
-		return bm.CheckedAdd(ordinal)
+	if s := a.live[d]; s != nil {
+		return s.add(ordinal)
 	}
 	if i, ok := a.sealed.find(d); ok {
 		// An event for a sealed day brings the whole day back to life, even
 		// when the user is already counted: late events come in runs (a
 		// backfill, an offline client), and decoding the day once beats
 		// decoding it for every event. The next Compact reseals it.
-		bm := a.sealed.bitmap(i)
+		s := setOf(a.sealed.bitmap(i))
 		a.sealed.remove(i)
-		a.setLive(d, bm)
-		return bm.CheckedAdd(ordinal)
+		a.setLive(d, s)
+		return s.add(ordinal)
 	}
 	if a.released.has(d) {
 		panic(fmt.Sprintf("usage: Add for day %s, whose users were released from memory: UnmarshalDay it first", d))
 	}
-	bm := roaring.New()
-	bm.Add(ordinal)
-	a.setLive(d, bm)
+	a.setLive(d, &daySet{small: []uint32{ordinal}})
 	return true
 }
 
-func (a *Account) setLive(d Day, bm *roaring.Bitmap) {
+func (a *Account) setLive(d Day, s *daySet) {
 	if a.live == nil {
-		a.live = make(map[Day]*roaring.Bitmap)
+		a.live = make(map[Day]*daySet)
 	}
-	a.live[d] = bm
+	a.live[d] = s
 }
 
 // RestoreFirstPing lowers the account's first usage ping to at when at is
@@ -137,8 +135,8 @@ func (a *Account) FirstPing() (time.Time, bool) {
 // view returns day d's users, or nil when nobody was active. The result may
 // be the live bitmap itself: callers must not modify it.
 func (a *Account) view(d Day) *roaring.Bitmap {
-	if bm := a.live[d]; bm != nil {
-		return bm
+	if s := a.live[d]; s != nil {
+		return s.bitmap()
 	}
 	if i, ok := a.sealed.find(d); ok {
 		return a.sealed.bitmap(i)
@@ -148,8 +146,8 @@ func (a *Account) view(d Day) *roaring.Bitmap {
 
 // DAU returns the number of distinct users active on local day d.
 func (a *Account) DAU(d Day) int {
-	if bm := a.live[d]; bm != nil {
-		return int(bm.GetCardinality())
+	if s := a.live[d]; s != nil {
+		return s.card()
 	}
 	if i, ok := a.sealed.find(d); ok {
 		return encodedCardinality(a.sealed.bytes(i))
@@ -166,14 +164,14 @@ func (a *Account) sumDAU(from, to Day) int {
 	sum := 0
 	if span := int64(to) - int64(from) + 1; span < int64(len(a.live)) {
 		for d := from; d <= to; d++ {
-			if bm := a.live[d]; bm != nil {
-				sum += int(bm.GetCardinality())
+			if s := a.live[d]; s != nil {
+				sum += s.card()
 			}
 		}
 	} else {
-		for d, bm := range a.live {
+		for d, s := range a.live {
 			if d >= from && d <= to {
-				sum += int(bm.GetCardinality())
+				sum += s.card()
 			}
 		}
 	}
@@ -233,17 +231,17 @@ func (a *Account) between(from, to Day) []*roaring.Bitmap {
 	// (a year of chart) walk the live map once instead.
 	if span := int64(to) - int64(from) + 1; span <= int64(len(a.live)) || span <= 64 {
 		for d := from; ; d++ {
-			if bm := a.live[d]; bm != nil {
-				out = append(out, bm)
+			if s := a.live[d]; s != nil {
+				out = append(out, s.bitmap())
 			}
 			if d == to {
 				break
 			}
 		}
 	} else {
-		for d, bm := range a.live {
+		for d, s := range a.live {
 			if d >= from && d <= to {
-				out = append(out, bm)
+				out = append(out, s.bitmap())
 			}
 		}
 	}
@@ -290,8 +288,8 @@ func (a *Account) Released(d Day) bool { return a.released.has(d) }
 // A day without users encodes as the empty bitmap; a released day is an
 // error, since its users are only in the store.
 func (a *Account) MarshalDay(d Day) ([]byte, error) {
-	if bm := a.live[d]; bm != nil {
-		return encode(bm)
+	if s := a.live[d]; s != nil {
+		return s.encode()
 	}
 	if i, ok := a.sealed.find(d); ok {
 		return bytes.Clone(a.sealed.bytes(i)), nil
@@ -383,9 +381,9 @@ func (a *Account) releasable(d Day) bool {
 // after the index's today (Compact) are never released, nor anything when
 // the per-user table is off, since Compute would then need the sets.
 func (a *Account) Release(before Day) {
-	for d, bm := range a.live {
+	for d, s := range a.live {
 		if d < before && a.releasable(d) {
-			a.released.set(d, int(bm.GetCardinality()))
+			a.released.set(d, s.card())
 			delete(a.live, d)
 		}
 	}
@@ -439,7 +437,7 @@ func (a *Account) orInto(d Day, bm *roaring.Bitmap) {
 		return true
 	})
 	if cur := a.live[d]; cur != nil {
-		cur.Or(bm)
+		cur.or(bm)
 		return
 	}
 	if i, ok := a.sealed.find(d); ok {
@@ -448,7 +446,7 @@ func (a *Account) orInto(d Day, bm *roaring.Bitmap) {
 		cur.Or(bm)
 		bm = cur
 	}
-	a.setLive(d, bm)
+	a.setLive(d, setOf(bm))
 }
 
 // Merge adds everything b recorded to a: each day's users, the earlier first
@@ -481,8 +479,8 @@ func (a *Account) Merge(b *Account) error {
 			return fmt.Errorf("usage: cannot merge into day %s, whose users were released from memory: UnmarshalDay it first", d)
 		}
 	}
-	for d, bm := range b.live {
-		a.orInto(d, bm.Clone())
+	for d, s := range b.live {
+		a.orInto(d, s.owned())
 	}
 	for i, d := range b.sealed.days {
 		a.orInto(d, b.sealed.bitmap(i))
@@ -525,7 +523,7 @@ func (a *Account) Compact(before Day) error {
 	slices.Sort(seal)
 	blobs := make([][]byte, len(seal))
 	for i, d := range seal {
-		b, err := encode(a.live[d])
+		b, err := a.live[d].encode()
 		if err != nil {
 			return fmt.Errorf("usage: compact day %s: %w", d, err)
 		}
@@ -604,9 +602,9 @@ func (a *Account) noteDays(from, to Day) {
 			return true
 		})
 	}
-	for d, bm := range a.live {
+	for d, s := range a.live {
 		if d >= from && d <= to {
-			note(d, bm)
+			s.each(func(o uint32) { a.recent.note(o, d) })
 		}
 	}
 	lo, _ := a.sealed.find(from)
