@@ -658,7 +658,7 @@ SELECT playbook, at FROM playbook_firings WHERE kind = 'fire' AND at >= $1;
 SELECT playbook, result, done_at FROM playbook_actions WHERE status = 'failed' ORDER BY done_at DESC, id DESC LIMIT 500;
 
 -- name: DueActionIDs
--- Pending actions due, in the order of the (status, due_at) index: no sort
+-- Pending actions due, in the order of the playbook_actions_pending index: no sort
 -- of every due action for each claim.
 SELECT id FROM playbook_actions
 WHERE status = 'pending' AND due_at <= $1
