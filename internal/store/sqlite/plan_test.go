@@ -1,12 +1,13 @@
 package sqlite
 
 import (
-	"bufio"
 	"context"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tendhq/tend/internal/store/sqlstore"
 )
 
 // TestActionQueriesUseTheirIndexes: the runners' and the settings page's
@@ -20,13 +21,20 @@ func TestActionQueriesUseTheirIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	queries, err := sqlstore.LoadQueries(dialect().Queries)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, index := range map[string]string{
 		"DueActionIDs":         "playbook_actions_pending",
 		"ExpiredActionIDs":     "playbook_actions_running",
 		"LastActionErrors":     "playbook_actions_failed",
 		"CancelPendingActions": "playbook_actions_pending",
 	} {
-		q := namedQuery(t, name)
+		q, ok := queries[name]
+		if !ok {
+			t.Fatalf("no query %s in queries.sql", name)
+		}
 		args := make([]any, maxParam(q))
 		for i := range args {
 			args[i] = int64(1)
@@ -53,36 +61,6 @@ func TestActionQueriesUseTheirIndexes(t *testing.T) {
 			t.Errorf("%s sorts: %s", name, got)
 		}
 	}
-}
-
-// namedQuery returns the text of the query of that name in queries.sql.
-func namedQuery(t *testing.T, name string) string {
-	t.Helper()
-	f, err := files.Open("sql/queries.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var b strings.Builder
-	in := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if n, ok := strings.CutPrefix(line, "-- name: "); ok {
-			if in {
-				break
-			}
-			in = strings.TrimSpace(n) == name
-			continue
-		}
-		if in && !strings.HasPrefix(strings.TrimSpace(line), "--") {
-			b.WriteString(line + "\n")
-		}
-	}
-	if b.Len() == 0 {
-		t.Fatalf("no query %s in queries.sql", name)
-	}
-	return b.String()
 }
 
 var param = regexp.MustCompile(`\$([0-9]+)`)

@@ -70,11 +70,7 @@ func (db *DB) Enroll(ctx context.Context, es []*store.Enrollment) (inserted []bo
 // transaction: what it inserts for them next cannot fail their foreign key
 // (on SQLite nobody else writes meanwhile; PostgreSQL's inserts check again).
 func (db *DB) accountsExist(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64]bool, error) {
-	js, err := json.Marshal(ids)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := tx.QueryContext(ctx, db.query("AccountsExist"), string(js))
+	rows, err := db.queryIDs(ctx, tx, "AccountsExist", ids)
 	if err != nil {
 		return nil, err
 	}

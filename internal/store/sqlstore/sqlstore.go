@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -85,7 +86,7 @@ type DB struct {
 // Open runs the dialect's migrations on w and returns the store. r may be
 // the same handle as w.
 func Open(ctx context.Context, d Dialect, w, r *sql.DB) (*DB, error) {
-	q, err := loadQueries(d.Queries)
+	q, err := LoadQueries(d.Queries)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +149,10 @@ func (db *DB) query(name string) string {
 	return s
 }
 
-func loadQueries(fsys fs.FS) (map[string]string, error) {
+// LoadQueries reads the queries.sql in fsys into its queries by name, as
+// Open does: each "-- name: X" line starts one, and comment lines are left
+// out.
+func LoadQueries(fsys fs.FS) (map[string]string, error) {
 	f, err := fsys.Open("queries.sql")
 	if err != nil {
 		return nil, err
@@ -179,6 +183,17 @@ func loadQueries(fsys fs.FS) (map[string]string, error) {
 	}
 	flush()
 	return out, sc.Err()
+}
+
+// queryIDs runs the named query with ids as its one argument, a JSON
+// array, which the queries unpack (json_each on SQLite, jsonb_array_elements_text
+// on PostgreSQL).
+func (db *DB) queryIDs(ctx context.Context, q queryer, name string, ids []int64) (*sql.Rows, error) {
+	js, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	return q.QueryContext(ctx, db.query(name), string(js))
 }
 
 // queryer is what *sql.DB and *sql.Tx share.

@@ -230,11 +230,7 @@ func (db *DB) traitValuesOf(ctx context.Context, tx *sql.Tx, ws []account.TraitW
 	for id := range exist {
 		out[id] = map[string]sql.NullString{}
 	}
-	js, err := json.Marshal(ids)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := tx.QueryContext(ctx, db.query("TraitValuesOf"), string(js))
+	rows, err := db.queryIDs(ctx, tx, "TraitValuesOf", ids)
 	if err != nil {
 		return nil, err
 	}
