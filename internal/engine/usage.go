@@ -721,9 +721,14 @@ func (u *Usage) applyLocked(ctx context.Context, ev store.Event, ordinal uint32,
 		if err != nil {
 			u.log.Warn("usage: feature", "account", id, "feature", feature, "err", err)
 		} else {
-			if fu.User || fu.Account {
+			// Only the rows this use moved are written: a late, earlier
+			// use moves a row as a first use does.
+			if fu.UserMoved {
 				u.pendingFeatures = append(u.pendingFeatures,
-					store.FeatureUse{AccountID: id, Ordinal: ordinal, Feature: feature, At: ev.Timestamp},
+					store.FeatureUse{AccountID: id, Ordinal: ordinal, Feature: feature, At: ev.Timestamp})
+			}
+			if fu.AccountMoved {
+				u.pendingFeatures = append(u.pendingFeatures,
 					store.FeatureUse{AccountID: id, Ordinal: 0, Feature: feature, At: ev.Timestamp})
 			}
 			if fu.Account && live {

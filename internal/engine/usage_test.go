@@ -530,3 +530,60 @@ func TestUsageReleasesSavedDays(t *testing.T) {
 		t.Errorf("after a restart, DAU on 2 March = %d, want 3", n)
 	}
 }
+
+// A feature's first uses are minimums: an older event arriving after a
+// newer one moves the stored first use of the user (and of the account,
+// when it is the earliest), so a restart finds the same as memory had.
+// Issue 3: "per feature … the first time the account and each user used it".
+func TestUsageSavesEarlierFeatureUses(t *testing.T) {
+	e := newEnv(t)
+	u := e.engine(time.Hour)
+	e.send(u, group("u1", "grp_acme"), group("u2", "grp_acme"),
+		track("u1", "Search Performed", "2026-03-05T10:00:00Z"),
+		track("u2", "Search Performed", "2026-03-06T10:00:00Z"))
+	if err := u.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Late: u2 searched on 4 March (earliest in the account), u1 on the
+	// 5th an hour earlier than recorded.
+	e.send(u, track("u2", "Search Performed", "2026-03-04T10:00:00Z"),
+		track("u1", "Search Performed", "2026-03-05T09:00:00Z"))
+	if err := u.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	u.Close()
+	// ListFeatureUses holds only the account's rows; the startup load
+	// reads the users' too.
+	got := map[uint32]time.Time{}
+	err := e.st.LoadFeatureUses(e.ctx, func(r store.FeatureUse) error {
+		if r.AccountID == e.acme.ID && r.Feature == "Search Performed" {
+			got[r.Ordinal] = r.At.UTC()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[uint32]time.Time{
+		0: time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC), // the account's
+		1: time.Date(2026, 3, 5, 9, 0, 0, 0, time.UTC),  // u1 (first seen)
+		2: time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC), // u2
+	}
+	if len(got) != len(want) {
+		t.Fatalf("stored first uses %v, want %v", got, want)
+	}
+	for ord, at := range want {
+		if !got[ord].Equal(at) {
+			t.Errorf("stored first use of ordinal %d = %v, want %v", ord, got[ord], at)
+		}
+	}
+	again := e.engine(time.Hour)
+	defer again.Close()
+	ch, err := again.Chart(e.ctx, e.acme.ID, 30, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.Features) != 1 || !ch.Features[0].FirstUsed.Equal(want[0]) || ch.Features[0].Users != 2 {
+		t.Errorf("after a restart, features %+v, want Search Performed first used %v by 2 users", ch.Features, want[0])
+	}
+}

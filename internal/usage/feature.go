@@ -45,19 +45,23 @@ func (f *feature) find(ordinal uint32) (int, bool) {
 }
 
 // use records the user's use at ms, keeping the earliest, and reports
-// whether the user had used the feature before.
-func (f *feature) use(ordinal uint32, ms int64) (seen bool) {
+// whether the user had used the feature before and whether this use moved
+// their first use (a first use moves it too).
+func (f *feature) use(ordinal uint32, ms int64) (seen, moved bool) {
 	i, ok := f.find(ordinal)
 	if ok {
-		f.ms[i] = min(f.ms[i], ms)
-		return true
+		if ms < f.ms[i] {
+			f.ms[i] = ms
+			return true, true
+		}
+		return true, false
 	}
 	if i == len(f.ords) {
 		f.ords, f.ms = append(f.ords, ordinal), append(f.ms, ms)
 	} else {
 		f.ords, f.ms = slices.Insert(f.ords, i, ordinal), slices.Insert(f.ms, i, ms)
 	}
-	return false
+	return false, true
 }
 
 // at returns the user's first use, and false when they have none.
@@ -111,6 +115,11 @@ type FirstUse struct {
 	Account bool
 	// User is true when this user had not used the feature before.
 	User bool
+	// AccountMoved and UserMoved are true when the account's and the
+	// user's first use is now this one — new, or earlier than the one
+	// recorded (an older event arriving late): the rows a store keeps for
+	// them must be written again.
+	AccountMoved, UserMoved bool
 }
 
 // UseFeature records that the user with the given ordinal used the named
@@ -135,10 +144,13 @@ func (a *Account) UseFeature(name string, ordinal uint32, at time.Time) (FirstUs
 		}
 		f = &feature{first: ms, ords: []uint32{ordinal}, ms: []int64{ms}}
 		a.features[strings.Clone(name)] = f
-		return FirstUse{Account: true, User: true}, nil
+		return FirstUse{Account: true, User: true, AccountMoved: true, UserMoved: true}, nil
 	}
+	fu := FirstUse{AccountMoved: ms < f.first}
 	f.first = min(f.first, ms)
-	return FirstUse{User: !f.use(ordinal, ms)}, nil
+	seen, moved := f.use(ordinal, ms)
+	fu.User, fu.UserMoved = !seen, moved
+	return fu, nil
 }
 
 func checkFeatureName(name string) error {

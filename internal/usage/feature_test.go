@@ -45,26 +45,26 @@ func TestUseFeature(t *testing.T) {
 	a := NewAccount(time.UTC)
 	t0 := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
 	steps := []struct {
-		name    string
-		user    uint32
-		at      time.Time
-		account bool
-		userNew bool
+		name string
+		user uint32
+		at   time.Time
+		want FirstUse
 	}{
-		{"code_search", 1, t0, true, true},                                        // the account's first use: the engine's signal
-		{"code_search", 1, t0.Add(time.Hour), false, false},                       // again
-		{"code_search", 2, t0.Add(2 * time.Hour), false, true},                    // another user's first
-		{"code_search", 3, t0.Add(-24 * time.Hour), false, true},                  // backfilled: earlier, yet not news to the account
-		{"ai_assistant", 2, t0.Add(3 * time.Hour), true, true},                    // another feature
-		{"ai_assistant", 2, t0.Add(2*time.Hour + time.Millisecond), false, false}, // earlier repeat moves the user's first use
+		{"code_search", 1, t0, FirstUse{true, true, true, true}},                                                   // the account's first use: the engine's signal
+		{"code_search", 1, t0.Add(time.Hour), FirstUse{}},                                                          // again
+		{"code_search", 2, t0.Add(2 * time.Hour), FirstUse{User: true, UserMoved: true}},                           // another user's first
+		{"code_search", 3, t0.Add(-24 * time.Hour), FirstUse{User: true, AccountMoved: true, UserMoved: true}},     // backfilled: earlier, yet not news to the account
+		{"code_search", 2, t0.Add(-time.Hour), FirstUse{UserMoved: true}},                                          // backfilled: moves user 2's row, not the account's
+		{"ai_assistant", 2, t0.Add(3 * time.Hour), FirstUse{true, true, true, true}},                               // another feature
+		{"ai_assistant", 2, t0.Add(2*time.Hour + time.Millisecond), FirstUse{AccountMoved: true, UserMoved: true}}, // earlier repeat moves the user's first use
 	}
 	for _, s := range steps {
 		got, err := a.UseFeature(s.name, s.user, s.at)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got != (FirstUse{Account: s.account, User: s.userNew}) {
-			t.Errorf("UseFeature(%s, %d, %s) = %+v, want account %v user %v", s.name, s.user, s.at, got, s.account, s.userNew)
+		if got != s.want {
+			t.Errorf("UseFeature(%s, %d, %s) = %+v, want %+v", s.name, s.user, s.at, got, s.want)
 		}
 	}
 	want := []Feature{
