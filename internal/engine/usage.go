@@ -84,7 +84,7 @@ type Usage struct {
 	// dirtyMetrics are accounts whose computed traits may have changed.
 	dirtyMetrics map[int64]bool
 	// pendingFeatures and pendingPings await the next flush.
-	pendingFeatures []store.FeatureUse
+	pendingFeatures pendingUses
 	pendingPings    map[int64]time.Time
 	// signals are first pings and first feature uses to put on timelines.
 	signals []Signal
@@ -225,17 +225,15 @@ func (u *Usage) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var uses []store.FeatureUse
-	if err := u.st.LoadFeatureUses(ctx, func(f store.FeatureUse) error { uses = append(uses, f); return nil }); err != nil {
-		return err
-	}
-	for _, f := range uses {
+	err = u.st.LoadFeatureUses(ctx, func(f store.FeatureUse) error {
 		if f.Ordinal == 0 {
-			continue // the account-level row is the minimum of the users' rows
+			return nil // the account-level row is the minimum of the users' rows
 		}
-		if _, err := u.account(f.AccountID).UseFeature(f.Feature, f.Ordinal, f.At); err != nil {
-			return err
-		}
+		_, err := u.account(f.AccountID).UseFeature(f.Feature, f.Ordinal, f.At)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	pings, err := u.st.ListFirstPings(ctx)
 	if err != nil {
@@ -721,15 +719,13 @@ func (u *Usage) applyLocked(ctx context.Context, ev store.Event, ordinal uint32,
 		if err != nil {
 			u.log.Warn("usage: feature", "account", id, "feature", feature, "err", err)
 		} else {
-			// Only the rows this use moved are written: a late, earlier
-			// use moves a row as a first use does.
+			// Only the rows this use moved are written: most events of
+			// a new user move the user's and not the account's.
 			if fu.UserMoved {
-				u.pendingFeatures = append(u.pendingFeatures,
-					store.FeatureUse{AccountID: id, Ordinal: ordinal, Feature: feature, At: ev.Timestamp})
+				u.pendingFeatures.add(id, ordinal, feature, ev.Timestamp)
 			}
 			if fu.AccountMoved {
-				u.pendingFeatures = append(u.pendingFeatures,
-					store.FeatureUse{AccountID: id, Ordinal: 0, Feature: feature, At: ev.Timestamp})
+				u.pendingFeatures.add(id, 0, feature, ev.Timestamp)
 			}
 			if fu.Account && live {
 				u.signals = append(u.signals, Signal{Kind: SignalFirstFeatureUse, AccountID: id, Feature: feature, At: ev.Timestamp})
@@ -816,7 +812,7 @@ func (u *Usage) flush(ctx context.Context, days bool) error {
 	if days {
 		u.dirtyDays = map[int64]map[usage.Day]bool{}
 	}
-	u.pendingFeatures, u.pendingPings, u.signals = nil, map[int64]time.Time{}, nil
+	u.pendingFeatures, u.pendingPings, u.signals = pendingUses{}, map[int64]time.Time{}, nil
 	u.dirtyMetrics = map[int64]bool{}
 	u.mu.Unlock()
 
@@ -829,7 +825,7 @@ func (u *Usage) flush(ctx context.Context, days bool) error {
 			}
 			u.dirtyDays[b.AccountID][usage.Day(b.Day)] = true
 		}
-		u.pendingFeatures = append(u.pendingFeatures, features...)
+		u.pendingFeatures.merge(features)
 		for id, at := range pings {
 			if cur, ok := u.pendingPings[id]; !ok || at.Before(cur) {
 				u.pendingPings[id] = at
@@ -840,8 +836,8 @@ func (u *Usage) flush(ctx context.Context, days bool) error {
 		}
 		u.mu.Unlock()
 	}
-	if len(features) > 0 {
-		if err := u.st.SaveFeatureUses(ctx, features); err != nil {
+	if features.len() > 0 {
+		if err := features.save(featureUseChunk, func(rows []store.FeatureUse) error { return u.st.SaveFeatureUses(ctx, rows) }); err != nil {
 			restore()
 			return err
 		}
@@ -876,6 +872,9 @@ func (u *Usage) flush(ctx context.Context, days bool) error {
 	}
 	return u.writeTraits(ctx, metrics)
 }
+
+// featureUseChunk is how many feature uses one store call saves.
+const featureUseChunk = 10_000
 
 // release drops from memory the sets of the days before yesterday, which the
 // flush that calls it has saved, keeping their counts: a late event for one
