@@ -186,6 +186,23 @@ func runMemory(b *testing.B, nAccounts, nUsers, nDays int) {
 	events := 0
 	var inFlush time.Duration
 	var monthEnd float64 // the largest month-end heap, MiB
+	// The peak resident size is read after each day's events and after
+	// each flush; a rise of more than 4 MiB since the last one noted is
+	// logged with the phase it came in, so a peak above the month ends'
+	// says what made it.
+	var hwmNoted int64 // KiB
+	notePeak := func(phase string, day time.Time) {
+		hwm := procStatus("VmHWM")
+		if hwm-hwmNoted <= 4<<10 {
+			return
+		}
+		hwmNoted = hwm
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(os.Stderr, "%s peak RSS %.0f MiB in %s of %s (heap %.0f MiB, goal %.0f MiB, %d GCs)\n",
+			time.Now().Format(time.TimeOnly), float64(hwm)/(1<<10), phase, day.Format(time.DateOnly),
+			float64(ms.HeapAlloc)/(1<<20), float64(ms.NextGC)/(1<<20), ms.NumGC)
+	}
 	for d := range nDays {
 		day := start.AddDate(0, 0, d)
 		weekend := day.Weekday() == time.Saturday || day.Weekday() == time.Sunday
@@ -221,12 +238,14 @@ func runMemory(b *testing.B, nAccounts, nUsers, nDays int) {
 			events++
 		}
 		u.mu.Unlock()
+		notePeak("the events", day)
 		now = day.AddDate(0, 0, 1).Add(5 * time.Minute)
 		flushed := time.Now()
 		if err := u.Flush(ctx); err != nil {
 			b.Fatal(err)
 		}
 		inFlush += time.Since(flushed)
+		notePeak("the flush", day)
 		if now.AddDate(0, 0, 1).Day() == 1 || d == nDays-1 {
 			// On the last day of a month the engine holds the most days
 			// (since the first of the month before: up to 61), on the
