@@ -44,4 +44,23 @@ func TestPendingUses(t *testing.T) {
 	if err := p.save(2, func([]store.FeatureUse) error { calls++; return boom }); !errors.Is(err, boom) || calls != 1 {
 		t.Errorf("save after a failing write: err %v after %d calls, want %v after 1", err, calls, boom)
 	}
+	// Across blocks: every use once, in the order added.
+	var big pendingUses
+	n := 2*pendingBlock + 1
+	for i := range n {
+		big.add(int64(i), 1, "Search Performed", t0)
+	}
+	next := int64(0)
+	err = big.save(3000, func(rows []store.FeatureUse) error {
+		for _, r := range rows {
+			if r.AccountID != next {
+				return errors.New("out of order")
+			}
+			next++
+		}
+		return nil
+	})
+	if err != nil || next != int64(n) || big.len() != n {
+		t.Errorf("saving %d uses across blocks: %d saved in order, len %d, err %v", n, next, big.len(), err)
+	}
 }
