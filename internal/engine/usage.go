@@ -941,10 +941,12 @@ func (u *Usage) forgetOld(now time.Time) {
 	}
 }
 
-// writeTraits writes the computed usage traits that changed.
+// writeTraits writes the computed usage traits that changed, traitWriteChunk
+// at a time: at a new day every account's change, and one call for all of
+// them was the flush's largest allocation.
 func (u *Usage) writeTraits(ctx context.Context, metrics map[int64]usage.Metrics) error {
 	defs := u.cfg.Workspace.Traits
-	var ws []account.TraitWrite
+	ws := make([]account.TraitWrite, 0, min(traitWriteChunk, len(metrics)*len(workspace.UsageTraits)))
 	ids := make([]int64, 0, len(metrics))
 	for id := range metrics {
 		ids = append(ids, id)
@@ -975,7 +977,22 @@ func (u *Usage) writeTraits(ctx context.Context, metrics map[int64]usage.Metrics
 			}
 			ws = append(ws, account.TraitWrite{AccountID: id, Key: key, Value: v})
 		}
+		// An account's writes stay in one call.
+		if len(ws) >= traitWriteChunk-len(workspace.UsageTraits) {
+			if err := u.setTraits(ctx, ws); err != nil {
+				return err
+			}
+			ws = ws[:0]
+		}
 	}
+	return u.setTraits(ctx, ws)
+}
+
+// traitWriteChunk is at most how many trait writes one store call takes.
+const traitWriteChunk = 6_000
+
+// setTraits writes computed traits and remembers them as written.
+func (u *Usage) setTraits(ctx context.Context, ws []account.TraitWrite) error {
 	if len(ws) == 0 {
 		return nil
 	}

@@ -587,3 +587,42 @@ func TestUsageSavesEarlierFeatureUses(t *testing.T) {
 		t.Errorf("after a restart, features %+v, want Search Performed first used %v by 2 users", ch.Features, want[0])
 	}
 }
+
+// A new day recomputes every account with usage; their traits are written
+// some thousands at a time, and every account's arrive.
+func TestUsageWritesEveryAccountsTraitsAtANewDay(t *testing.T) {
+	e := newEnv(t)
+	const n = 1_100 // six traits each: more than one store call's worth
+	ids := make([]int64, n)
+	calls := make([]string, 0, 2*n)
+	for i := range n {
+		a := account.Account{Name: fmt.Sprintf("Account %d", i), AnalyticsID: fmt.Sprintf("grp_%d", i), Seats: 4}
+		if err := e.st.CreateAccount(e.ctx, &a, account.System("test", account.SourceManual)); err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = a.ID
+		user := fmt.Sprintf("user%d", i)
+		calls = append(calls, group(user, a.AnalyticsID), track(user, "Search Performed", "2026-03-09T10:00:00Z"))
+	}
+	u := e.engine(time.Hour)
+	defer u.Close()
+	e.send(u, calls...)
+	e.clk.t = e.clk.t.AddDate(0, 0, 1) // a new day: everyone is recomputed
+	if err := u.Flush(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{ids[0], ids[n/2], ids[n-1]} {
+		vals, err := e.st.ListTraits(e.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]any{}
+		for _, v := range vals {
+			got[v.Key] = v.Value
+		}
+		// One of four seats active in the trailing 30 days.
+		if got["seat_utilization"] != 0.25 || got["active_users_30d"] != 1.0 || got["first_usage_ping"] != "2026-01-01" {
+			t.Errorf("account %d traits %v, want seat utilization 0.25, 1 active user, first ping 2026-01-01 (the group call)", id, got)
+		}
+	}
+}
