@@ -258,6 +258,19 @@ func (r *runner) campaignStep(ctx context.Context, in runInput) error {
 	if !r.campaignsOn() {
 		return nil
 	}
+	// The step's entries, as their firings inserted them: planned without
+	// reading them back.
+	entered := slices.DeleteFunc(r.entered, func(e store.Enrollment) bool {
+		return r.unenrolled[e.AccountID] || e.Status != store.EnrollmentActive || e.WakeAt.After(in.now)
+	})
+	r.entered = nil
+	for len(entered) > 0 {
+		chunk := entered[:min(len(entered), dueBatch)]
+		entered = entered[len(chunk):]
+		if err := r.advance(ctx, chunk, in.now); err != nil {
+			return err
+		}
+	}
 	var watch []int64
 	if !in.full {
 		watch = in.assessed

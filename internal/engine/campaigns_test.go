@@ -10,6 +10,8 @@ import (
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +25,7 @@ import (
 	"github.com/tendhq/tend/internal/outbox/smtptest"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/team"
+	"github.com/tendhq/tend/internal/workspace"
 )
 
 // campaignEnv runs the default workspace's campaigns — the handbook's —
@@ -67,16 +70,22 @@ func newCampaignEnv(t *testing.T, entitlements []string) *campaignEnv {
 		}
 		e.people[c.Email] = c
 	}
-	q := outbox.NewQueue(e.st, store.Address{Name: "Acme Success at Tend", Email: "success@tend.test"})
-	e.a = engine.NewAssessor(engine.AssessorConfig{Store: e.st, Workspace: e.ws, Now: e.clock.Now,
-		Playbooks: &engine.PlaybookConfig{
-			Effects:   &engine.StoreEffects{Store: e.st, Workspace: e.ws, Now: e.clock.Now, Enqueue: q.Enqueue},
-			Campaigns: &engine.CampaignConfig{Enqueue: q.Enqueue, From: store.Address{Name: "Tend", Email: "success@tend.test"}, LinkBase: linkBase},
-		}})
+	e.a = e.newAssessor()
 	e.sink = smtptest.New(t)
 	e.worker = &outbox.Worker{Store: e.st, Clock: e.clock.Now, Poll: 10 * time.Millisecond, Concurrency: 2,
 		Senders: map[string]outbox.Sender{store.ChannelEmail: e.sink.Sender(t, store.Address{Name: "Tend", Email: "success@tend.test"})}}
 	return e
+}
+
+// newAssessor makes an assessor of e.ws that runs the playbooks' actions
+// and the campaigns through the outbox.
+func (e *campaignEnv) newAssessor() *engine.Assessor {
+	q := outbox.NewQueue(e.st, store.Address{Name: "Acme Success at Tend", Email: "success@tend.test"})
+	return engine.NewAssessor(engine.AssessorConfig{Store: e.st, Workspace: e.ws, Now: e.clock.Now,
+		Playbooks: &engine.PlaybookConfig{
+			Effects:   &engine.StoreEffects{Store: e.st, Workspace: e.ws, Now: e.clock.Now, Enqueue: q.Enqueue},
+			Campaigns: &engine.CampaignConfig{Enqueue: q.Enqueue, From: store.Address{Name: "Tend", Email: "success@tend.test"}, LinkBase: linkBase},
+		}})
 }
 
 // deliver runs the worker until every queued email is sent, then stops it.
@@ -441,5 +450,48 @@ func TestCampaignEntryEnrollsWithItsFiring(t *testing.T) {
 	}
 	if a := fs[1].Actions[0]; a.Status != store.ActionDone || !strings.HasPrefix(a.Result, "enrolled in health_enablement (enrollment ") {
 		t.Errorf("the first entry's action %+v", a)
+	}
+}
+
+// An entry is planned in its step without being read back, unless an
+// unenroll of that step ended it: then it sends nothing.
+func TestCampaignEntryUnenrolledInItsStep(t *testing.T) {
+	e := newCampaignEnv(t, nil)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "playbooks"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "playbooks", "no_onboarding.yaml"), []byte(`name: No onboarding email
+trigger:
+  when: account.program == "Scaled Success"
+actions:
+  - unenroll: admin_onboarding
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := workspace.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ws = ws
+	e.a = e.newAssessor()
+	e.step(e.a) // the close date: admin onboarding enters, and is ended
+	page, err := e.st.ListEnrollments(e.ctx, store.EnrollmentFilter{Campaign: "admin_onboarding", AccountID: e.acme.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es := page.Enrollments; len(es) != 1 || es[0].Status != store.EnrollmentExited || es[0].ExitReason != "removed by playbook no_onboarding" {
+		t.Fatalf("enrollments %+v, want one ended by the playbook", es)
+	}
+	if n, err := e.st.CountMessages(e.ctx, store.OutboxFilter{Channel: store.ChannelEmail}); err != nil || n[store.StatusQueued] != 0 {
+		t.Errorf("emails queued %v (%v), want none", n, err)
+	}
+
+	// Without the unenroll the same entry is planned in its step: the
+	// welcome email is queued at once.
+	f := newCampaignEnv(t, nil)
+	f.step(f.a)
+	if n, err := f.st.CountMessages(f.ctx, store.OutboxFilter{Channel: store.ChannelEmail}); err != nil || n[store.StatusQueued] == 0 {
+		t.Errorf("emails queued %v (%v), want the admin onboarding's first", n, err)
 	}
 }

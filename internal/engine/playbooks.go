@@ -117,6 +117,12 @@ type runner struct {
 	// signs the links in campaign emails (made on first use); keys are the
 	// workspace's trait keys.
 	entries map[string]*playbook.Playbook
+	// entered are the enrollments this step's recorded firings inserted
+	// (campaign entries), as inserted: the campaign step plans them
+	// without reading them back, but for the accounts in unenrolled, whose
+	// enrollments an unenroll action of this step ended.
+	entered    []store.Enrollment
+	unenrolled map[int64]bool
 	// lazyMu guards links and keys: a preview renders from a request's
 	// goroutine.
 	lazyMu sync.Mutex
@@ -181,6 +187,7 @@ func (r *runner) step(ctx context.Context, in runInput) error {
 	chains := r.chains
 	r.chains = map[int64][]string{}
 	r.lost = false
+	r.entered, r.unenrolled = nil, map[int64]bool{}
 	var perAccount []*playbook.Playbook
 	ticks := map[string][]scheduled{}
 	for _, p := range pbs {
@@ -585,6 +592,9 @@ func (r *runner) flush(ctx context.Context) error {
 			r.cfg.OnFiring(*f)
 		}
 		for _, act := range f.Actions {
+			if act.Enroll != nil && act.Enroll.ID != 0 {
+				r.entered = append(r.entered, *act.Enroll)
+			}
 			if act.Status == store.ActionPending {
 				continue
 			}
@@ -800,6 +810,9 @@ func (r *runner) run(ctx context.Context, act store.FiringAction, now time.Time)
 		c := a.Campaign
 		if c == "all" {
 			c = ""
+		}
+		if r.unenrolled != nil {
+			r.unenrolled[acc.ID] = true
 		}
 		n, err := r.st.EndEnrollments(ctx, acc.ID, c, "removed by playbook "+p.Key, now)
 		if err != nil {
