@@ -25,15 +25,28 @@ const (
 )
 
 // feature is one feature's adoption within an account: each user's first
-// use, as two slices sorted by ordinal, twelve bytes a user (a map of the
-// same cost 61 bytes a user in BenchmarkMemory, growth slack included).
-// Times are Unix milliseconds, the precision Segment timestamps carry.
-// Ordinals are handed out in first-seen order, so a new user mostly
-// appends; one inserted among others moves the ones after it.
+// use, as two slices sorted by ordinal, eight bytes a user (a map of the
+// same cost 61 bytes a user in BenchmarkMemory, growth slack included). The
+// account's first use is in Unix milliseconds, the precision Segment
+// timestamps carry; a user's is to the second (featureSecond), which is
+// what the engine needs to tell whether a late use moves the user's row in
+// the store, which keeps milliseconds. Ordinals are handed out in
+// first-seen order, so a new user mostly appends; one inserted among others
+// moves the ones after it.
 type feature struct {
 	first int64
 	ords  []uint32
-	ms    []int64
+	secs  []uint32
+}
+
+// featureEpoch is second 0 of the users' first uses: 2000-01-01 UTC, so
+// that a uint32 reaches into 2136. Earlier and later times are held as the
+// ends of that range.
+const featureEpoch = 946_684_800
+
+// featureSecond is the second a use at ms is held as.
+func featureSecond(ms int64) uint32 {
+	return uint32(min(max(ms/1000-featureEpoch, 0), 1<<32-1))
 }
 
 // find returns the position of the user's first use, or where it goes.
@@ -44,33 +57,39 @@ func (f *feature) find(ordinal uint32) (int, bool) {
 	return slices.BinarySearch(f.ords, ordinal)
 }
 
-// use records the user's use at ms, keeping the earliest, and reports
-// whether the user had used the feature before and whether this use moved
-// their first use (a first use moves it too).
+// use records the user's use at ms, keeping the earliest second, and
+// reports whether the user had used the feature before and whether this
+// use may have moved their first use: it is new, earlier, or in the same
+// second (which may be earlier by milliseconds; the store keeps the
+// earliest of what it is given).
 func (f *feature) use(ordinal uint32, ms int64) (seen, moved bool) {
+	sec := featureSecond(ms)
 	i, ok := f.find(ordinal)
 	if ok {
-		if ms < f.ms[i] {
-			f.ms[i] = ms
+		if sec <= f.secs[i] {
+			f.secs[i] = sec
 			return true, true
 		}
 		return true, false
 	}
 	if i == len(f.ords) {
-		f.ords, f.ms = append(f.ords, ordinal), append(f.ms, ms)
+		f.ords, f.secs = append(f.ords, ordinal), append(f.secs, sec)
 	} else {
-		f.ords, f.ms = slices.Insert(f.ords, i, ordinal), slices.Insert(f.ms, i, ms)
+		f.ords, f.secs = slices.Insert(f.ords, i, ordinal), slices.Insert(f.secs, i, sec)
 	}
 	return false, true
 }
 
-// at returns the user's first use, and false when they have none.
-func (f *feature) at(ordinal uint32) (int64, bool) {
+// at returns the user's first use, to the second, and false when they have
+// none.
+func (f *feature) at(ordinal uint32) (time.Time, bool) {
 	if i, ok := f.find(ordinal); ok {
-		return f.ms[i], true
+		return fromSecond(f.secs[i]), true
 	}
-	return 0, false
+	return time.Time{}, false
 }
+
+func fromSecond(sec uint32) time.Time { return time.Unix(int64(sec)+featureEpoch, 0).UTC() }
 
 // FeatureOf names the feature an event is a use of. With no property named
 // (the workspace default) the feature is the event name, so "Search
@@ -142,7 +161,7 @@ func (a *Account) UseFeature(name string, ordinal uint32, at time.Time) (FirstUs
 		if a.features == nil {
 			a.features = make(map[string]*feature)
 		}
-		f = &feature{first: ms, ords: []uint32{ordinal}, ms: []int64{ms}}
+		f = &feature{first: ms, ords: []uint32{ordinal}, secs: []uint32{featureSecond(ms)}}
 		a.features[strings.Clone(name)] = f
 		return FirstUse{Account: true, User: true, AccountMoved: true, UserMoved: true}, nil
 	}
@@ -177,23 +196,23 @@ func (a *Account) mergeFeature(name string, from *feature) {
 	f.first = min(f.first, from.first)
 	// Both lists are sorted: merge them in one pass.
 	ords := make([]uint32, 0, len(f.ords)+len(from.ords))
-	ms := make([]int64, 0, cap(ords))
+	secs := make([]uint32, 0, cap(ords))
 	i, j := 0, 0
 	for i < len(f.ords) || j < len(from.ords) {
 		switch {
 		case j == len(from.ords) || (i < len(f.ords) && f.ords[i] < from.ords[j]):
-			ords, ms = append(ords, f.ords[i]), append(ms, f.ms[i])
+			ords, secs = append(ords, f.ords[i]), append(secs, f.secs[i])
 			i++
 		case i == len(f.ords) || from.ords[j] < f.ords[i]:
-			ords, ms = append(ords, from.ords[j]), append(ms, from.ms[j])
+			ords, secs = append(ords, from.ords[j]), append(secs, from.secs[j])
 			j++
 		default:
-			ords, ms = append(ords, f.ords[i]), append(ms, min(f.ms[i], from.ms[j]))
+			ords, secs = append(ords, f.ords[i]), append(secs, min(f.secs[i], from.secs[j]))
 			i++
 			j++
 		}
 	}
-	f.ords, f.ms = slices.Clip(ords), slices.Clip(ms)
+	f.ords, f.secs = slices.Clip(ords), slices.Clip(secs)
 }
 
 // Feature is a feature's adoption in an account, for the account page's
@@ -230,17 +249,13 @@ func (a *Account) FeatureFirstUse(name string) (time.Time, bool) {
 }
 
 // UserFirstUse returns when the user with the given ordinal first used the
-// named feature, and false if they have not.
+// named feature, to the second, and false if they have not.
 func (a *Account) UserFirstUse(name string, ordinal uint32) (time.Time, bool) {
 	f := a.features[name]
 	if f == nil {
 		return time.Time{}, false
 	}
-	ms, ok := f.at(ordinal)
-	if !ok {
-		return time.Time{}, false
-	}
-	return fromMilli(ms), true
+	return f.at(ordinal)
 }
 
 // FeatureUse is one user's first use of one feature: the row a store keeps,
@@ -252,26 +267,26 @@ type FeatureUse struct {
 }
 
 // UserFeatures returns the features the user with the given ordinal has
-// used, earliest first.
+// used, earliest first, to the second.
 func (a *Account) UserFeatures(ordinal uint32) []FeatureUse {
 	var out []FeatureUse
 	for name, f := range a.features {
-		if ms, ok := f.at(ordinal); ok {
-			out = append(out, FeatureUse{Feature: name, Ordinal: ordinal, At: fromMilli(ms)})
+		if at, ok := f.at(ordinal); ok {
+			out = append(out, FeatureUse{Feature: name, Ordinal: ordinal, At: at})
 		}
 	}
 	slices.SortFunc(out, compareUse)
 	return out
 }
 
-// FeatureUses yields every user's first use of every feature, ordered by
-// feature name and then ordinal, for persistence.
+// FeatureUses yields every user's first use of every feature, to the
+// second, ordered by feature name and then ordinal.
 func (a *Account) FeatureUses() iter.Seq[FeatureUse] {
 	return func(yield func(FeatureUse) bool) {
 		for _, name := range slices.Sorted(maps.Keys(a.features)) {
 			f := a.features[name]
 			for i, u := range f.ords {
-				if !yield(FeatureUse{Feature: name, Ordinal: u, At: fromMilli(f.ms[i])}) {
+				if !yield(FeatureUse{Feature: name, Ordinal: u, At: fromSecond(f.secs[i])}) {
 					return
 				}
 			}
