@@ -10,8 +10,6 @@ import (
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -25,7 +23,6 @@ import (
 	"github.com/tendhq/tend/internal/outbox/smtptest"
 	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/team"
-	"github.com/tendhq/tend/internal/workspace"
 )
 
 // campaignEnv runs the default workspace's campaigns — the handbook's —
@@ -457,23 +454,12 @@ func TestCampaignEntryEnrollsWithItsFiring(t *testing.T) {
 // unenroll of that step ended it: then it sends nothing.
 func TestCampaignEntryUnenrolledInItsStep(t *testing.T) {
 	e := newCampaignEnv(t, nil)
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "playbooks"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "playbooks", "no_onboarding.yaml"), []byte(`name: No onboarding email
+	e.ws = playbookWorkspace(t, map[string]string{"no_onboarding": `name: No onboarding email
 trigger:
   when: account.program == "Scaled Success"
 actions:
   - unenroll: admin_onboarding
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ws = ws
+`})
 	e.a = e.newAssessor()
 	e.step(e.a) // the close date: admin onboarding enters, and is ended
 	page, err := e.st.ListEnrollments(e.ctx, store.EnrollmentFilter{Campaign: "admin_onboarding", AccountID: e.acme.ID})

@@ -35,6 +35,10 @@ type pendingUse struct {
 
 // add records a first use.
 func (p *pendingUses) add(account int64, ordinal uint32, feature string, at time.Time) {
+	p.addMilli(account, ordinal, feature, at.UnixMilli())
+}
+
+func (p *pendingUses) addMilli(account int64, ordinal uint32, feature string, ms int64) {
 	i, ok := p.index[feature]
 	if !ok {
 		if p.index == nil {
@@ -48,7 +52,7 @@ func (p *pendingUses) add(account int64, ordinal uint32, feature string, at time
 		p.blocks = append(p.blocks, make([]pendingUse, 0, pendingBlock))
 	}
 	last := &p.blocks[len(p.blocks)-1]
-	*last = append(*last, pendingUse{account: account, ms: at.UnixMilli(), ordinal: ordinal, feature: i})
+	*last = append(*last, pendingUse{account: account, ms: ms, ordinal: ordinal, feature: i})
 	p.n++
 }
 
@@ -71,7 +75,7 @@ func (p *pendingUses) each(fn func(pendingUse) error) error {
 // order and repeats do not matter).
 func (p *pendingUses) merge(q pendingUses) {
 	_ = q.each(func(u pendingUse) error {
-		p.add(u.account, u.ordinal, q.names[u.feature], time.UnixMilli(u.ms).UTC())
+		p.addMilli(u.account, u.ordinal, q.names[u.feature], u.ms)
 		return nil
 	})
 }

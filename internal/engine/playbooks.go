@@ -132,7 +132,7 @@ type runner struct {
 
 func newRunner(a *Assessor, cfg PlaybookConfig) *runner {
 	r := &runner{a: a, st: a.st, ws: a.ws, log: a.log, cfg: cfg, matches: map[string]map[int64]bool{}, chains: map[int64][]string{},
-		first: true}
+		unenrolled: map[int64]bool{}, first: true}
 	if r.campaignsOn() {
 		r.entries = entryPlaybooks(a.ws.Campaigns)
 	}
@@ -187,7 +187,8 @@ func (r *runner) step(ctx context.Context, in runInput) error {
 	chains := r.chains
 	r.chains = map[int64][]string{}
 	r.lost = false
-	r.entered, r.unenrolled = nil, map[int64]bool{}
+	r.entered = nil
+	clear(r.unenrolled)
 	var perAccount []*playbook.Playbook
 	ticks := map[string][]scheduled{}
 	for _, p := range pbs {
@@ -811,9 +812,7 @@ func (r *runner) run(ctx context.Context, act store.FiringAction, now time.Time)
 		if c == "all" {
 			c = ""
 		}
-		if r.unenrolled != nil {
-			r.unenrolled[acc.ID] = true
-		}
+		r.unenrolled[acc.ID] = true
 		n, err := r.st.EndEnrollments(ctx, acc.ID, c, "removed by playbook "+p.Key, now)
 		if err != nil {
 			return "", err

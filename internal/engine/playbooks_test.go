@@ -28,6 +28,16 @@ type pbEnv struct {
 
 func newPBEnv(t *testing.T, playbooks map[string]string) *pbEnv {
 	t.Helper()
+	e := &pbEnv{assessEnv: newAssessEnv(t)}
+	e.ws = playbookWorkspace(t, playbooks)
+	e.a = e.newAssessor()
+	return e
+}
+
+// playbookWorkspace loads a workspace of the given playbooks, by file name
+// without .yaml; the rest is the default's.
+func playbookWorkspace(t *testing.T, playbooks map[string]string) *workspace.Workspace {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "playbooks"), 0o755); err != nil {
 		t.Fatal(err)
@@ -41,10 +51,7 @@ func newPBEnv(t *testing.T, playbooks map[string]string) *pbEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &pbEnv{assessEnv: newAssessEnv(t)}
-	e.ws = ws
-	e.a = e.newAssessor()
-	return e
+	return ws
 }
 
 func (e *pbEnv) newAssessor() *engine.Assessor {
