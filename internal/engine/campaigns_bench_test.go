@@ -6,12 +6,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/benchprof"
 	"github.com/tendhq/tend/internal/date"
 	"github.com/tendhq/tend/internal/outbox"
 	"github.com/tendhq/tend/internal/outbox/smtptest"
@@ -200,7 +200,7 @@ func BenchmarkCampaignTick(b *testing.B) {
 				b.Fatal(err)
 			}
 			before := cb.enrollments(b, "")
-			stop := profileTimed(b)
+			stop := benchprof.Start(b)
 			b.StartTimer()
 			cb.clock.Advance(24 * time.Hour)
 			if err := cb.a.runner.step(ctx, runInput{now: cb.clock.Now(), full: true, assessed: ids}); err != nil {
@@ -216,27 +216,6 @@ func BenchmarkCampaignTick(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/tick")
 		b.ReportMetric(float64(entered)/float64(b.N), "enrolled/tick")
 	})
-}
-
-// profileTimed writes a CPU profile of the timed part to the file
-// TEND_BENCH_PROFILE names (-cpuprofile would take in the book's setup
-// too); the function it returns stops it.
-func profileTimed(b *testing.B) func() {
-	name := os.Getenv("TEND_BENCH_PROFILE")
-	if name == "" {
-		return func() {}
-	}
-	f, err := os.Create(name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		b.Fatal(err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}
 }
 
 // BenchmarkCampaignSend renders and delivers campaign emails end to end:

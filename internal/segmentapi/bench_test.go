@@ -26,6 +26,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create the PostgreSQL database
 
 	"github.com/tendhq/tend/internal/account"
+	"github.com/tendhq/tend/internal/benchprof"
 	"github.com/tendhq/tend/internal/engine"
 	"github.com/tendhq/tend/internal/segmentapi"
 	"github.com/tendhq/tend/internal/store"
@@ -36,12 +37,19 @@ import (
 )
 
 // The benchmark's book: benchUsers product users spread over
-// benchAccounts accounts, sending from benchClients concurrent clients.
+// benchAccounts accounts, sending from benchClients concurrent clients
+// (8, or TEND_BENCH_CLIENTS).
 const (
 	benchAccounts = 1_000
 	benchUsers    = 10_000
-	benchClients  = 8
 )
+
+var benchClients = func() int {
+	if n, err := strconv.Atoi(os.Getenv("TEND_BENCH_CLIENTS")); err == nil && n > 0 {
+		return n
+	}
+	return 8
+}()
 
 // BenchmarkIngest measures ingestion end to end over loopback HTTP, as
 // issue 3 asks: batches of 100 and 500 realistic events (about 300 bytes
@@ -55,7 +63,8 @@ const (
 //
 // Each op is one batch; the client goroutines build their bodies as they
 // go (a few percent of the CPU, counted against the server on a shared
-// machine).
+// machine). TEND_BENCH_CLIENTS sets another number of clients, and
+// TEND_BENCH_PROFILE=file profiles the timed batches alone.
 func BenchmarkIngest(b *testing.B) {
 	stores := []struct {
 		name string
@@ -158,6 +167,7 @@ func benchIngest(b *testing.B, st store.Store, size int) {
 	var wg sync.WaitGroup
 	var failed atomic.Pointer[error]
 	var bodyBytes atomic.Int64
+	stopProfile := benchprof.Start(b)
 	cpu0 := processCPU()
 	b.ResetTimer()
 	for c := range benchClients {
@@ -183,6 +193,7 @@ func benchIngest(b *testing.B, st store.Store, size int) {
 	wg.Wait()
 	b.StopTimer()
 	cpu := processCPU() - cpu0
+	stopProfile()
 	if err := failed.Load(); err != nil {
 		b.Fatal(*err)
 	}
