@@ -107,12 +107,15 @@ type runner struct {
 	chains map[int64][]string
 	// first is true until the first step has run.
 	first bool
-	// batch holds the step's firings until they are recorded together; seq
-	// numbers entries and exits. lost says a batch failed to be recorded
-	// in this step: the schedules' times are not marked handled.
-	batch batch
-	seq   int64
-	lost  bool
+	// batch holds the step's firings until they are recorded together;
+	// recording is a full batch the store records while the evaluation
+	// goes on (nil when none is); seq numbers entries and exits. lost says
+	// a batch failed to be recorded in this step: the schedules' times are
+	// not marked handled.
+	batch     batch
+	recording *recording
+	seq       int64
+	lost      bool
 	// entries are the campaigns' own triggers as playbooks, by key; links
 	// signs the links in campaign emails (made on first use); keys are the
 	// workspace's trait keys.
@@ -172,7 +175,14 @@ func (r *runner) enabled(ctx context.Context) ([]*playbook.Playbook, map[string]
 	return out, states, nil
 }
 
-func (r *runner) step(ctx context.Context, in runInput) error {
+func (r *runner) step(ctx context.Context, in runInput) (err error) {
+	defer func() {
+		// An error can end the step while a batch is being recorded: the
+		// step does not return before it is.
+		if werr := r.await(); err == nil {
+			err = werr
+		}
+	}()
 	signals, err := r.st.TakeSignals(ctx, 10_000)
 	if err != nil {
 		return err
@@ -561,26 +571,77 @@ func (r *runner) fire(ctx context.Context, p *playbook.Playbook, o playbook.Occu
 // batchSize is how many firings go to the store in one transaction.
 const batchSize = 500
 
-// queue adds a firing (and its match changes) to the batch, which is
-// recorded in one transaction when full and at the end of the evaluation.
+// queue adds a firing (and its match changes) to the batch. A full batch
+// is handed to the store to record beside the evaluation of the next
+// accounts (on two cores, the recap day's evaluation and its writes take
+// about as long as each other); the rest is recorded at the end of the
+// evaluation.
 func (r *runner) queue(ctx context.Context, f *store.Firing, changes []store.MatchChange) error {
 	r.batch.firings = append(r.batch.firings, f)
 	r.batch.matches = append(r.batch.matches, changes...)
 	if len(r.batch.firings) >= batchSize {
-		return r.flush(ctx)
+		return r.handOff(ctx)
 	}
 	return nil
 }
 
-// flush records the batch, and reports the actions done with their
-// firings (a campaign's entry) as runDue reports those it runs.
+// recording is a batch the store is recording in a goroutine of its own;
+// done closes when inserted and err are set. The goroutine alone touches
+// the batch's firings until then.
+type recording struct {
+	b        batch
+	done     chan struct{}
+	inserted []bool
+	err      error
+}
+
+// handOff starts recording the batch, once the batch before it is
+// recorded: batches are recorded in order, one at a time.
+func (r *runner) handOff(ctx context.Context) error {
+	if err := r.await(); err != nil {
+		return err
+	}
+	rec := &recording{b: r.batch, done: make(chan struct{})}
+	r.batch = batch{}
+	go func() {
+		defer close(rec.done)
+		rec.inserted, rec.err = r.st.RecordFirings(ctx, rec.b.firings, rec.b.matches)
+	}()
+	r.recording = rec
+	return nil
+}
+
+// await waits for the batch being recorded, if any, and finishes it.
+func (r *runner) await() error {
+	rec := r.recording
+	if rec == nil {
+		return nil
+	}
+	<-rec.done
+	r.recording = nil
+	return r.recorded(rec.b, rec.inserted, rec.err)
+}
+
+// flush records every queued firing before it returns: whatever reads
+// the store next (a count of earlier firings or entries, the due
+// actions, the campaign step) sees them.
 func (r *runner) flush(ctx context.Context) error {
+	if err := r.await(); err != nil {
+		return err
+	}
 	b := r.batch
 	r.batch = batch{}
 	if len(b.firings) == 0 && len(b.matches) == 0 {
 		return nil
 	}
 	inserted, err := r.st.RecordFirings(ctx, b.firings, b.matches)
+	return r.recorded(b, inserted, err)
+}
+
+// recorded finishes a recorded batch: it reports the actions done with
+// their firings (a campaign's entry) as runDue reports those it runs, and
+// keeps the entries for the campaign step.
+func (r *runner) recorded(b batch, inserted []bool, err error) error {
 	if err != nil {
 		r.lost = true
 		return err

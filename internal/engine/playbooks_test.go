@@ -3,10 +3,12 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -337,6 +339,70 @@ func (s *failingFirings) RecordFirings(ctx context.Context, fs []*store.Firing, 
 		return nil, errors.New("disk full")
 	}
 	return s.Store.RecordFirings(ctx, fs, ms)
+}
+
+// failingBatch is a store whose RecordFirings fails on call n (from 1)
+// while n is set; calls counts them.
+type failingBatch struct {
+	store.Store
+	n, calls atomic.Int32
+}
+
+func (s *failingBatch) RecordFirings(ctx context.Context, fs []*store.Firing, ms []store.MatchChange) ([]bool, error) {
+	if c := s.calls.Add(1); c == s.n.Load() {
+		return nil, errors.New("disk full")
+	}
+	return s.Store.RecordFirings(ctx, fs, ms)
+}
+
+// A step's firings past the first batch are recorded while the step goes
+// on evaluating accounts: every one is recorded, in batches, before the
+// step ends, and a batch that fails beside the evaluation fails the step
+// as one recorded in turn does, so that the schedule fires again.
+func TestFiringsRecordedBesideTheEvaluation(t *testing.T) {
+	e := newPBEnv(t, map[string]string{"weekly": `name: Weekly
+trigger: {cron: "0 9 * * 1"}
+actions:
+  - note: {body: "monday"}
+`})
+	const n = 1_100 // three batches: two handed off, the last flushed
+	as, ext := make([]account.Account, n), make([]string, n)
+	for i := range as {
+		ext[i] = fmt.Sprintf("acct-%04d", i)
+		as[i] = account.Account{Name: fmt.Sprintf("Account %04d", i), ExternalID: ext[i]}
+	}
+	if _, err := e.st.UpsertAccounts(e.ctx, as, account.System("test", "")); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := e.st.ResolveExternalIDs(e.ctx, ext)
+	if err != nil || len(ids) != n {
+		t.Fatalf("accounts: %d, %v", len(ids), err)
+	}
+	st := &failingBatch{Store: e.st}
+	var fired atomic.Int32
+	a := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: e.ws, Now: e.clock.Now,
+		Playbooks: &engine.PlaybookConfig{OnFiring: func(store.Firing) { fired.Add(1) }}})
+	e.step(a)                                   // 2026-03-10, a Tuesday: the schedule starts
+	e.clock.Advance(6*24*time.Hour + time.Hour) // Monday the 16th, 10:00
+	st.n.Store(st.calls.Load() + 2)             // the second batch of the Monday: one handed off
+	if err := a.Step(e.ctx); err == nil {
+		t.Fatal("a step whose second batch was not recorded did not fail")
+	}
+	if got := fired.Load(); got != 500 {
+		t.Errorf("recorded before the failure: %d firings, want the first batch of 500", got)
+	}
+	st.n.Store(0)
+	e.clock.Advance(time.Minute)
+	e.step(a) // the rest fire: the schedule's time was not marked handled
+	e.step(a) // the actions run
+	if got := fired.Load(); got != n {
+		t.Errorf("%d firings recorded, want one for each of the %d accounts", got, n)
+	}
+	for _, x := range ext {
+		if got := e.notes(ids[x]); !slices.Equal(got, []string{"monday"}) {
+			t.Fatalf("%s: %v, want the Monday note once", x, got)
+		}
+	}
 }
 
 // A schedule's time is handled once its firings are recorded: when the
