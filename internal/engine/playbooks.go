@@ -596,11 +596,11 @@ type recording struct {
 }
 
 // handOff starts recording the batch, once the batch before it is
-// recorded: batches are recorded in order, one at a time.
+// recorded: batches are recorded in order, one at a time. As when each
+// is recorded in turn, a batch that fails is lost and its error returned,
+// and the next is recorded all the same.
 func (r *runner) handOff(ctx context.Context) error {
-	if err := r.await(); err != nil {
-		return err
-	}
+	err := r.await()
 	rec := &recording{b: r.batch, done: make(chan struct{})}
 	r.batch = batch{}
 	go func() {
@@ -608,7 +608,7 @@ func (r *runner) handOff(ctx context.Context) error {
 		rec.inserted, rec.err = r.st.RecordFirings(ctx, rec.b.firings, rec.b.matches)
 	}()
 	r.recording = rec
-	return nil
+	return err
 }
 
 // await waits for the batch being recorded, if any, and finishes it.
@@ -626,16 +626,17 @@ func (r *runner) await() error {
 // the store next (a count of earlier firings or entries, the due
 // actions, the campaign step) sees them.
 func (r *runner) flush(ctx context.Context) error {
-	if err := r.await(); err != nil {
-		return err
-	}
+	werr := r.await()
 	b := r.batch
 	r.batch = batch{}
 	if len(b.firings) == 0 && len(b.matches) == 0 {
-		return nil
+		return werr
 	}
 	inserted, err := r.st.RecordFirings(ctx, b.firings, b.matches)
-	return r.recorded(b, inserted, err)
+	if err := r.recorded(b, inserted, err); werr == nil {
+		werr = err
+	}
+	return werr
 }
 
 // recorded finishes a recorded batch: it reports the actions done with
