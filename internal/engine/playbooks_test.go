@@ -341,6 +341,16 @@ func (s *failingFirings) RecordFirings(ctx context.Context, fs []*store.Firing, 
 	return s.Store.RecordFirings(ctx, fs, ms)
 }
 
+// weeklyNote is a workspace of one schedule, every Monday at 9:00, that
+// adds a note.
+func weeklyNote() map[string]string {
+	return map[string]string{"weekly": `name: Weekly
+trigger: {cron: "0 9 * * 1"}
+actions:
+  - note: {body: "monday"}
+`}
+}
+
 // failingBatch is a store whose RecordFirings fails on call n (from 1)
 // while n is set; calls counts them.
 type failingBatch struct {
@@ -361,11 +371,7 @@ func (s *failingBatch) RecordFirings(ctx context.Context, fs []*store.Firing, ms
 // fails the step as one recorded in turn does — the batches after it are
 // recorded — so that the schedule fires again.
 func TestFiringsRecordedBesideTheEvaluation(t *testing.T) {
-	e := newPBEnv(t, map[string]string{"weekly": `name: Weekly
-trigger: {cron: "0 9 * * 1"}
-actions:
-  - note: {body: "monday"}
-`})
+	e := newPBEnv(t, weeklyNote())
 	const n = 1_100 // three batches: two handed off, the last flushed
 	as, ext := make([]account.Account, n), make([]string, n)
 	for i := range as {
@@ -409,11 +415,7 @@ actions:
 // A schedule's time is handled once its firings are recorded: when the
 // batch that holds them fails, the next step fires them.
 func TestScheduleAfterFailedBatch(t *testing.T) {
-	e := newPBEnv(t, map[string]string{"weekly": `name: Weekly
-trigger: {cron: "0 9 * * 1"}
-actions:
-  - note: {body: "monday"}
-`})
+	e := newPBEnv(t, weeklyNote())
 	acme := e.newAccount(account.Account{Name: "Acme"})
 	st := &failingFirings{Store: e.st}
 	a := engine.NewAssessor(engine.AssessorConfig{Store: st, Workspace: e.ws, Now: e.clock.Now, Playbooks: &engine.PlaybookConfig{}})
