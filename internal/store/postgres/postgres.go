@@ -13,8 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
@@ -37,7 +38,60 @@ func dialect() sqlstore.Dialect {
 		Time:          func(t time.Time) any { return t },
 		Unique:        func(err error) (string, bool) { return keyColumn(err, "23505") },
 		ForeignKey:    func(err error) (string, bool) { return keyColumn(err, "23503") },
+		Pipeline:      pipeline,
 	}
+}
+
+// pipeline implements sqlstore.Dialect.Pipeline with a pgx batch on the
+// connection's pgx.Conn: the statements go out together and their results
+// come back in order, so a transaction's opening (BEGIN, its lock, the
+// reads after the lock) or its close (the insert, COMMIT) costs one round
+// trip. After a failed statement the server skips the rest.
+func pipeline(ctx context.Context, conn *sql.Conn, stmts []sqlstore.Stmt) error {
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("postgres: the driver's connection is a %T, not pgx's", dc)
+		}
+		b := &pgx.Batch{}
+		for _, s := range stmts {
+			b.Queue(s.SQL, s.Args...)
+		}
+		br := c.Conn().SendBatch(ctx, b)
+		for _, s := range stmts {
+			if err := result(br, s); err != nil {
+				br.Close()
+				return fmt.Errorf("%s: %w", s.Name, err)
+			}
+		}
+		return br.Close()
+	})
+}
+
+// result reads the rows of statement s from br.
+func result(br pgx.BatchResults, s sqlstore.Stmt) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if s.Row == nil {
+			continue
+		}
+		if err := s.Row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// As pgx's Tx.Commit: COMMIT in a failed transaction rolls back.
+	if strings.EqualFold(s.SQL, "COMMIT") && rows.CommandTag().String() == "ROLLBACK" {
+		return sqlstore.ErrCommitRolledBack
+	}
+	return nil
 }
 
 // keyColumn reads the column from a constraint error's detail,

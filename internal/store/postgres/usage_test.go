@@ -2,8 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/tendhq/tend/internal/store"
 	"github.com/tendhq/tend/internal/store/postgres"
 	"github.com/tendhq/tend/internal/store/storetest"
 )
@@ -22,4 +27,107 @@ func TestSharedDatabase(t *testing.T) {
 	}
 	defer b.Close()
 	storetest.SharedDatabase(t, a, b)
+}
+
+// TestFailedAppendRollsBack: an append is sent as two pipelines (BEGIN with
+// the lock and the reads after it; the insert with COMMIT). One that fails
+// in either half, or between them, stores nothing, hands out no seq and
+// leaves no connection in a transaction, and the next append goes through.
+func TestFailedAppendRollsBack(t *testing.T) {
+	ctx := context.Background()
+	dsn := migratedDatabase(t, adminDB(t))
+	st, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	src := store.WriteKey{Name: "web app", Prefix: "wk_web", Hash: []byte("rollback")}
+	if err := st.CreateWriteKey(ctx, &src); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, time.March, 14, 10, 0, 0, 0, time.UTC)
+	ev := func(msg string) store.Event {
+		return store.Event{SourceID: src.ID, MessageID: msg, Type: "track", UserKey: "user-" + msg, Name: "Searched code",
+			Timestamp: at, ReceivedAt: at, Body: []byte(`{"type":"track"}`)}
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := raw.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	check := func(step string, wantSeq int64, wantRows int) {
+		t.Helper()
+		var seq int64
+		var rows int
+		var open []string
+		if err := raw.QueryRowContext(ctx, `SELECT value FROM usage_state WHERE key = 'event_seq'`).Scan(&seq); err != nil {
+			t.Fatal(err)
+		}
+		if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM usage_batches`).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		r, err := raw.QueryContext(ctx, `SELECT state FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r.Next() {
+			var s string
+			r.Scan(&s)
+			open = append(open, s)
+		}
+		r.Close()
+		if seq != wantSeq || rows != wantRows || len(open) > 0 {
+			t.Errorf("%s: event_seq %d, %d rows, connections %q; want %d, %d and none in a transaction", step, seq, rows, open, wantSeq, wantRows)
+		}
+	}
+	if _, err := st.AppendEvents(ctx, []store.Event{ev("m1")}); err != nil {
+		t.Fatal(err)
+	}
+	check("after m1", 1, 1)
+
+	// The insert fails: a row already holds the next seq.
+	exec(`INSERT INTO usage_batches (first_seq, last_seq, source_id, received_at, keys, bodies) VALUES (2, 2, $1, now(), '[]', '')`, src.ID)
+	if _, err := st.AppendEvents(ctx, []store.Event{ev("m2")}); err == nil || !strings.Contains(err.Error(), "InsertBatches") {
+		t.Fatalf("AppendEvents over a row holding its seq: %v, want the insert's error", err)
+	}
+	check("after a failed insert", 1, 2)
+
+	// The reads after the lock fail: a row whose keys do not parse.
+	exec(`UPDATE usage_batches SET keys = 'not json' WHERE first_seq = 2`)
+	if _, err := st.AppendEvents(ctx, []store.Event{ev("m2")}); err == nil || !strings.Contains(err.Error(), "BatchKeysSince") {
+		t.Fatalf("AppendEvents after a row of bad keys: %v, want the read's error", err)
+	}
+	check("after a failed read", 1, 2)
+	exec(`DELETE FROM usage_batches WHERE first_seq = 2`)
+
+	// Between the pipelines: a write key that does not exist.
+	bad := ev("m2")
+	bad.SourceID = src.ID + 100
+	if _, err := st.AppendEvents(ctx, []store.Event{bad}); err == nil || !strings.Contains(err.Error(), "write key") {
+		t.Fatalf("AppendEvents with an unknown write key: %v, want it named", err)
+	}
+	check("after an unknown write key", 1, 1)
+
+	res, err := st.AppendEvents(ctx, []store.Event{ev("m2"), ev("m3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after m2 m3", 3, 2)
+	evs, err := st.EventsSince(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, fmt.Sprintf("%s@%d", e.MessageID, e.Seq))
+	}
+	if len(res.Accepted) != 2 || fmt.Sprint(got) != "[m1@1 m2@2 m3@3]" {
+		t.Errorf("accepted %v, stored %v; want both, [m1@1 m2@2 m3@3]", res.Accepted, got)
+	}
 }

@@ -47,6 +47,12 @@ type Dialect struct {
 	// RETURNING, which SQLite runs as a trigger with a statement journal
 	// (a temporary file written page by page) for every row.
 	InsertedID bool
+	// Pipeline, when set, sends stmts on conn in one round trip and calls
+	// their Row for their rows, in order. It returns the first error,
+	// naming the statement; the statements after a failed one do not
+	// run. A COMMIT that ends in a rollback is ErrCommitRolledBack.
+	// writeTx uses it (see there).
+	Pipeline func(ctx context.Context, conn *sql.Conn, stmts []Stmt) error
 }
 
 // insertID runs a prepared insert of one row that may insert none (ON

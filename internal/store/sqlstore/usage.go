@@ -41,7 +41,7 @@ func (db *DB) batchQuery(name string) (string, bool) {
 
 // lock runs a dialect's lock query in tx. A dialect with one writer needs
 // no locks and leaves the query empty (comments only).
-func (db *DB) lock(ctx context.Context, tx *sql.Tx, name string) error {
+func (db *DB) lock(ctx context.Context, tx txConn, name string) error {
 	if q := db.query(name); q != "" {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -191,22 +191,27 @@ func (db *DB) prepare(ctx context.Context) error {
 	return nil
 }
 
-// stmt returns the named query for tx: the statement prepare made when
-// there is one, which every transaction on the writer's connection reuses
-// where SQLite would otherwise compile the query on each call.
-func (db *DB) stmt(ctx context.Context, tx *sql.Tx, name string) (*sql.Stmt, error) {
+// stmt returns the named query for q: in a *sql.Tx, the statement prepare
+// made when there is one, which every transaction on the writer's
+// connection reuses where SQLite would otherwise compile the query on
+// each call; on a connection (writeTx on PostgreSQL), the query's text.
+func (db *DB) stmt(ctx context.Context, q txConn, name string) (bound, error) {
+	tx, ok := q.(*sql.Tx)
+	if !ok {
+		return bound{q: q, query: db.query(name)}, nil
+	}
 	u := db.usage()
 	u.mu.Lock()
 	s, ok := u.stmts[name]
 	u.mu.Unlock()
 	if ok {
-		return tx.StmtContext(ctx, s), nil
+		return bound{s: tx.StmtContext(ctx, s)}, nil
 	}
 	s, err := tx.PrepareContext(ctx, db.query(name))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return bound{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return s, nil
+	return bound{s: s}, nil
 }
 
 func nonNil(b []byte) []byte {

@@ -120,33 +120,51 @@ func (db *DB) streamKeys(ctx context.Context, q interface {
 	return rows.Err()
 }
 
-// catchUp adds the events committed since the newest the window knows: by
-// other processes or replicas, as this process adds its own. It runs under
-// the writer's lock, so nothing can commit between it and the batch; rows
-// commit whole, so none holds both d.last and a later seq.
-func (d *dedup) catchUp(ctx context.Context, db *DB, tx *sql.Tx) error {
-	const chunk = 1000
-	for {
-		n := 0
-		err := db.streamKeys(ctx, tx, "BatchKeysSince", []any{d.last, chunk}, func(r keyRow) (bool, error) {
+// catchUpChunk is how many rows one read of catchUp takes.
+const catchUpChunk = 1000
+
+// catchUp returns the read that adds to the window the events committed
+// since the newest it knows (by other processes or replicas, as this
+// process adds its own), and rest, which reads on q what a read that
+// filled its chunk left. It runs under the writer's lock, so nothing can
+// commit between it and the batch; rows commit whole, so none holds both
+// d.last and a later seq.
+func (d *dedup) catchUp(db *DB) (read Stmt, rest func(context.Context, txConn) error) {
+	n := 0
+	next := func() Stmt {
+		n = 0
+		return db.namedStmt("BatchKeysSince", func(scan func(...any) error) error {
+			var r keyRow
+			if err := scan(&r.firstSeq, &r.lastSeq, &r.sourceID, &r.keys); err != nil {
+				return err
+			}
 			n++
 			seq := r.firstSeq
-			return true, parseKeys(r.keys, func(k eventKey) error {
+			err := parseKeys(r.keys, func(k eventKey) error {
 				d.add(d.hash(r.sourceID, k.messageID), seq)
 				seq++
 				return nil
 			})
-		})
-		if err != nil || n < chunk {
-			return err
+			if err != nil {
+				return fmt.Errorf("usage_batches row %d: %w", r.firstSeq, err)
+			}
+			return nil
+		}, d.last, catchUpChunk)
+	}
+	return next(), func(ctx context.Context, q txConn) error {
+		for n == catchUpChunk {
+			if err := runStmts(ctx, q, []Stmt{next()}); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
 }
 
 // unseen returns the events of fresh that the window does not hold. A hit
 // is confirmed against the stored event; the rows read are kept for the
 // call, since a resent request hits one row again and again.
-func (d *dedup) unseen(ctx context.Context, db *DB, tx *sql.Tx, evs []store.Event, fresh []int, hashes []uint64) ([]int, error) {
+func (d *dedup) unseen(ctx context.Context, db *DB, tx txConn, evs []store.Event, fresh []int, hashes []uint64) ([]int, error) {
 	out := fresh[:0:0]
 	var rows []keyRow
 	var ids [][]string // message ids of rows[i]

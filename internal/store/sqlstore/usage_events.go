@@ -67,38 +67,43 @@ func (db *DB) AppendEvents(ctx context.Context, evs []store.Event) (res store.Ap
 	}
 	seqs := make([]int64, len(evs))
 	var ords map[string]uint32
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		// Sequence numbers must become visible in the order they are handed
-		// out, or a replay from a watermark could pass over an event that a
-		// slower transaction committed later with a lower number. SQLite's
-		// one writer guarantees it; PostgreSQL takes a lock until commit.
-		if err := db.lock(ctx, tx, "LockEventSeq"); err != nil {
-			return err
-		}
-		if err := dd.catchUp(ctx, db, tx); err != nil {
-			return err
+	// Sequence numbers must become visible in the order they are handed
+	// out, or a replay from a watermark could pass over an event that a
+	// slower transaction committed later with a lower number. SQLite's one
+	// writer guarantees it; PostgreSQL takes a lock until commit, and the
+	// reads of what others committed are queued after it.
+	var start []Stmt
+	if q := db.query("LockEventSeq"); q != "" {
+		start = append(start, Stmt{Name: "LockEventSeq", SQL: q})
+	}
+	catchUp, caughtUp := dd.catchUp(db)
+	accounts := &db.usage().accounts
+	start = append(start, catchUp, accounts.tombstonesSince(db))
+	err = db.writeTx(ctx, start, func(tx txConn) ([]Stmt, error) {
+		if err := caughtUp(ctx, tx); err != nil {
+			return nil, err
 		}
 		if err := db.checkSources(ctx, tx, evs); err != nil {
-			return err
+			return nil, err
 		}
 		var err error
 		if ords, err = db.ensureUsers(ctx, tx, users); err != nil {
-			return err
+			return nil, err
 		}
 		if fresh, err = dd.unseen(ctx, db, tx, evs, fresh, hashes); err != nil {
-			return err
+			return nil, err
 		}
 		if len(fresh) == 0 {
-			return nil
+			return nil, nil
 		}
-		live, err := db.usage().accounts.live(ctx, db, tx, evs, fresh)
+		live, err := accounts.live(ctx, db, tx, evs, fresh)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		return db.insertRuns(ctx, tx, evs, fresh, live, seqs)
 	})
 	if err != nil {
-		return store.AppendResult{}, err
+		return store.AppendResult{}, db.eventErr(err)
 	}
 	db.usage().ordinals.put(ords)
 	for i, s := range seqs {
@@ -117,7 +122,7 @@ func (db *DB) AppendEvents(ctx context.Context, evs []store.Event) (res store.Ap
 // naming the first event that does: the events table has no foreign key
 // to do it (0002_usage.sql says why). Write keys are revoked, never
 // deleted, so a key found once is remembered.
-func (db *DB) checkSources(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
+func (db *DB) checkSources(ctx context.Context, tx txConn, evs []store.Event) error {
 	u := db.usage()
 	for i := range evs {
 		src := evs[i].SourceID
@@ -143,13 +148,12 @@ func (db *DB) checkSources(ctx context.Context, tx *sql.Tx, evs []store.Event) e
 
 // insertRuns stores evs[i] for i in fresh, in order, as runs of the same
 // source and arrival time, and sets seqs[i]. An attribution to an account
-// that live does not know is stored as none.
-func (db *DB) insertRuns(ctx context.Context, tx *sql.Tx, evs []store.Event, fresh []int, live func(int64) bool, seqs []int64) error {
-	var last int64
-	if err := db.stmtQueryRow(ctx, tx, "NextEventSeqs", int64(len(fresh))).Scan(&last); err != nil {
-		return fmt.Errorf("NextEventSeqs: %w", err)
-	}
-	seq := last - int64(len(fresh)) + 1
+// that live does not know is stored as none. With the dialect's batch
+// query (InsertBatches, which hands out the seqs itself) it returns the
+// statement for writeTx to send with COMMIT; seqs are set when it runs.
+func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fresh []int, live func(int64) bool, seqs []int64) ([]Stmt, error) {
+	// The runs are numbered from 1 here; the seqs handed out are the
+	// store's next, base+1 to base+len(fresh).
 	type run struct {
 		first, last, source int64
 		received            time.Time
@@ -157,6 +161,7 @@ func (db *DB) insertRuns(ctx context.Context, tx *sql.Tx, evs []store.Event, fre
 	}
 	var runs []run
 	counts := map[minuteKey]int{}
+	seq := int64(1)
 	for j := 0; j < len(fresh); {
 		head := &evs[fresh[j]]
 		at := msTime(head.ReceivedAt)
@@ -188,6 +193,11 @@ func (db *DB) insertRuns(ctx context.Context, tx *sql.Tx, evs []store.Event, fre
 		runs = append(runs, r)
 		j = k
 	}
+	handOut := func(base int64) {
+		for _, i := range fresh {
+			seqs[i] += base
+		}
+	}
 
 	if q, ok := db.batchQuery("InsertBatches"); ok {
 		n := len(runs)
@@ -201,21 +211,33 @@ func (db *DB) insertRuns(ctx context.Context, tx *sql.Tx, evs []store.Event, fre
 		for i, k := range mk {
 			minutes[i], msrc[i], mcount[i] = time.UnixMilli(k.minute).UTC(), k.source, int64(counts[k])
 		}
-		if _, err := tx.ExecContext(ctx, q, first, lastSeq, src, rcv, keys, bodies, minutes, msrc, mcount); err != nil {
-			return db.eventErr(err, -1)
-		}
-		return nil
+		return []Stmt{{Name: "InsertBatches", SQL: q,
+			Args: []any{int64(len(fresh)), first, lastSeq, src, rcv, keys, bodies, minutes, msrc, mcount},
+			Row: func(scan func(...any) error) error {
+				var base int64
+				if err := scan(&base); err != nil {
+					return err
+				}
+				handOut(base)
+				return nil
+			}}}, nil
 	}
+	var last int64
+	if err := db.stmtQueryRow(ctx, tx, "NextEventSeqs", int64(len(fresh))).Scan(&last); err != nil {
+		return nil, fmt.Errorf("NextEventSeqs: %w", err)
+	}
+	base := last - int64(len(fresh))
+	handOut(base)
 	stmt, err := db.stmt(ctx, tx, "InsertBatch")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, r := range runs {
-		if _, err := stmt.ExecContext(ctx, r.first, r.last, r.source, db.d.Time(r.received), r.keys, nonNil(r.bodies)); err != nil {
-			return db.eventErr(err, -1)
+		if _, err := stmt.ExecContext(ctx, base+r.first, base+r.last, r.source, db.d.Time(r.received), r.keys, nonNil(r.bodies)); err != nil {
+			return nil, err
 		}
 	}
-	return db.countMinutes(ctx, tx, counts, nil)
+	return nil, db.countMinutes(ctx, tx, counts, nil)
 }
 
 func compareMinutes(a, b minuteKey) int {
@@ -223,7 +245,7 @@ func compareMinutes(a, b minuteKey) int {
 }
 
 // stmtQueryRow runs a hot query that returns one row.
-func (db *DB) stmtQueryRow(ctx context.Context, tx *sql.Tx, name string, args ...any) *sql.Row {
+func (db *DB) stmtQueryRow(ctx context.Context, tx txConn, name string, args ...any) *sql.Row {
 	stmt, err := db.stmt(ctx, tx, name)
 	if err != nil {
 		return tx.QueryRowContext(ctx, db.query(name), args...)
@@ -246,29 +268,26 @@ type accountCheck struct {
 	mark int64
 }
 
-// live returns which of the fresh events' accounts exist. The caller holds
-// the dedup lock (AppendEvents is one at a time per store) inside the
-// writer's transaction.
-func (c *accountCheck) live(ctx context.Context, db *DB, tx *sql.Tx, evs []store.Event, fresh []int) (func(int64) bool, error) {
-	if c.known == nil {
-		c.known = map[int64]bool{}
-	}
-	rows, err := tx.QueryContext(ctx, db.query("TombstonesSince"), c.mark)
-	if err != nil {
-		return nil, fmt.Errorf("TombstonesSince: %w", err)
-	}
-	for rows.Next() {
+// tombstonesSince is the read that forgets the accounts deleted since the
+// last one: writeTx queues it under the writer's lock.
+func (c *accountCheck) tombstonesSince(db *DB) Stmt {
+	return db.namedStmt("TombstonesSince", func(scan func(...any) error) error {
 		var id, last int64
-		if err := rows.Scan(&id, &last); err != nil {
-			rows.Close()
-			return nil, err
+		if err := scan(&id, &last); err != nil {
+			return err
 		}
 		delete(c.known, id)
 		c.mark = max(c.mark, last)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil
+	}, c.mark)
+}
+
+// live returns which of the fresh events' accounts exist, once
+// tombstonesSince has run. The caller holds the dedup lock (AppendEvents
+// is one at a time per store) inside the writer's transaction.
+func (c *accountCheck) live(ctx context.Context, db *DB, tx txConn, evs []store.Event, fresh []int) (func(int64) bool, error) {
+	if c.known == nil {
+		c.known = map[int64]bool{}
 	}
 	var ask []int64
 	for _, i := range fresh {
@@ -422,16 +441,12 @@ func (db *DB) PurgeEvents(ctx context.Context, receivedBefore time.Time) (total 
 	return total, err
 }
 
-// eventErr maps a failed event insert: checkSources has named a missing
-// source already, so a foreign-key error here means the key went away
-// during the batch. i is the event's index, -1 for the whole batch.
-func (db *DB) eventErr(err error, i int) error {
+// eventErr maps a failed append: checkSources has named a missing source
+// already, so a foreign-key error from the insert means the key went away
+// during the batch.
+func (db *DB) eventErr(err error) error {
 	if _, ok := db.d.ForeignKey(err); ok {
-		fe := derrors.Field(derrors.Unprocessable, "source_id", "is not a write key")
-		if i < 0 {
-			return fe
-		}
-		return rowErr(i, fe)
+		return derrors.Field(derrors.Unprocessable, "source_id", "is not a write key")
 	}
 	return err
 }
@@ -439,7 +454,7 @@ func (db *DB) eventErr(err error, i int) error {
 // countMinutes adds to the per-minute counters. The rows are written in key
 // order, so that two transactions counting the same minutes cannot
 // deadlock on PostgreSQL.
-func (db *DB) countMinutes(ctx context.Context, tx *sql.Tx, accepted, rejected map[minuteKey]int) error {
+func (db *DB) countMinutes(ctx context.Context, tx txConn, accepted, rejected map[minuteKey]int) error {
 	keys := make([]minuteKey, 0, len(accepted)+len(rejected))
 	for k := range accepted {
 		keys = append(keys, k)

@@ -18,7 +18,7 @@ import (
 // and those cost one read; a batch with new ones takes the dialect's
 // ordinal lock (PostgreSQL: the counter's row, held to commit, so that two
 // replicas never hand out the same number or skip one).
-func (db *DB) ensureUsers(ctx context.Context, tx *sql.Tx, users []newUser) (map[string]uint32, error) {
+func (db *DB) ensureUsers(ctx context.Context, tx txConn, users []newUser) (map[string]uint32, error) {
 	out := make(map[string]uint32, len(users))
 	if len(users) == 0 {
 		return out, nil
@@ -122,7 +122,7 @@ func (c *ordinalCache) putLocked(key string, n uint32) {
 
 // readOrdinals runs a query that takes a JSON array and returns (key,
 // ordinal) rows, adding them to out.
-func (db *DB) readOrdinals(ctx context.Context, tx *sql.Tx, query string, arg any, out map[string]uint32) error {
+func (db *DB) readOrdinals(ctx context.Context, tx txConn, query string, arg any, out map[string]uint32) error {
 	js, err := json.Marshal(arg)
 	if err != nil {
 		return err

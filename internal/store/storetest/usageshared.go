@@ -102,4 +102,18 @@ func SharedDatabase(t *testing.T, a, b store.Store) {
 	if got := send(a, "a", "m1"); !slices.Equal(got, []int{0}) {
 		t.Errorf("a accepted %v of a purged m1, want it", got)
 	}
+
+	// More rows from the other handle than one read of them takes (1,000
+	// a read): the window learns them all before the next batch.
+	many := make([]store.Event, 2001)
+	for i := range many {
+		many[i] = ev(fmt.Sprintf("r%d", i))
+		many[i].ReceivedAt = many[i].ReceivedAt.Add(time.Duration(i) * time.Millisecond) // a row each
+	}
+	if res, err := b.AppendEvents(ctx, many); err != nil || len(res.Accepted) != len(many) {
+		t.Fatalf("b: AppendEvents of %d rows: %d accepted, %v", len(many), len(res.Accepted), err)
+	}
+	if res, err := a.AppendEvents(ctx, many); err != nil || len(res.Accepted) != 0 {
+		t.Errorf("a accepted %d of the %d events b stored, want none (err %v)", len(res.Accepted), len(many), err)
+	}
 }

@@ -276,23 +276,28 @@ SELECT count(*) FROM write_keys WHERE id = $1;
 -- arbitrary but fixed: "tend" in ASCII, then 1 for this lock.
 SELECT pg_advisory_xact_lock(1952804452, 1);
 
--- name: NextEventSeqs
--- Hands out $1 seqs; returns the last. Runs under LockEventSeq.
-UPDATE usage_state SET value = value + $1 WHERE key = 'event_seq' RETURNING value;
-
 -- name: InsertBatches
--- One array per column ($1–$6, a row per run of events), and the runs'
--- counts per minute and source ($7–$9), written in key order, as
--- countMinutes does, so that two writers cannot deadlock on them: one
--- round trip.
-WITH b AS (
+-- Hands out $1 seqs and stores the runs that hold them: one array per
+-- column ($2–$7, a row per run, numbered from 1, which the statement
+-- moves past the seqs handed out before), and the runs' counts per minute
+-- and source ($8–$10), written in key order, as countMinutes does, so that
+-- two writers cannot deadlock on them. Returns base: the run numbered 1
+-- holds seq base+1. Runs under LockEventSeq, and with COMMIT in one round
+-- trip (writeTx).
+WITH s AS (
+    UPDATE usage_state SET value = value + $1 WHERE key = 'event_seq' RETURNING value - $1 AS base
+), b AS (
     INSERT INTO usage_batches (first_seq, last_seq, source_id, received_at, keys, bodies)
-    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[], $6::bytea[])
+    SELECT s.base + r.first_seq, s.base + r.last_seq, r.source_id, r.received_at, r.keys, r.bodies
+    FROM s, unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::timestamptz[], $6::text[], $7::bytea[])
+        AS r(first_seq, last_seq, source_id, received_at, keys, bodies)
+), m AS (
+    INSERT INTO usage_minutes (minute, source_id, accepted, rejected)
+    SELECT m.minute, m.source_id, m.n, 0 FROM unnest($8::timestamptz[], $9::bigint[], $10::integer[]) AS m(minute, source_id, n)
+    ORDER BY 1, 2
+    ON CONFLICT (minute, source_id) DO UPDATE SET accepted = usage_minutes.accepted + excluded.accepted
 )
-INSERT INTO usage_minutes (minute, source_id, accepted, rejected)
-SELECT m.minute, m.source_id, m.n, 0 FROM unnest($7::timestamptz[], $8::bigint[], $9::integer[]) AS m(minute, source_id, n)
-ORDER BY 1, 2
-ON CONFLICT (minute, source_id) DO UPDATE SET accepted = usage_minutes.accepted + excluded.accepted;
+SELECT base FROM s;
 
 -- name: AccountsExist
 -- $1 is a JSON array of account ids.
