@@ -33,6 +33,7 @@ func TestSharedDatabase(t *testing.T) {
 // the lock and the reads after it; the insert with COMMIT). One that fails
 // in either half, or between them, stores nothing, hands out no seq and
 // leaves no connection in a transaction, and the next append goes through.
+// So does one missing the seq counter's row.
 func TestFailedAppendRollsBack(t *testing.T) {
 	ctx := context.Background()
 	dsn := migratedDatabase(t, adminDB(t))
@@ -130,4 +131,13 @@ func TestFailedAppendRollsBack(t *testing.T) {
 	if len(res.Accepted) != 2 || fmt.Sprint(got) != "[m1@1 m2@2 m3@3]" {
 		t.Errorf("accepted %v, stored %v; want both, [m1@1 m2@2 m3@3]", res.Accepted, got)
 	}
+
+	// With the seq counter's row gone, the insert must fail, not commit
+	// nothing.
+	exec(`DELETE FROM usage_state WHERE key = 'event_seq'`)
+	if _, err := st.AppendEvents(ctx, []store.Event{ev("m4")}); err == nil {
+		t.Error("AppendEvents without the event_seq row: no error")
+	}
+	exec(`INSERT INTO usage_state (key, value) VALUES ('event_seq', 3)`)
+	check("after the event_seq row went missing", 3, 2)
 }

@@ -39,7 +39,9 @@ func (db *DB) namedStmt(name string, row func(scan func(dest ...any) error) erro
 //
 // The statements of a pipeline run in order, each with its own snapshot,
 // so a read queued after a lock sees what the lock's last holder
-// committed.
+// committed. The last statements' rows are read once the server has run
+// the COMMIT after them: their Row must not be a check that ought to
+// undo the transaction (put that in the SQL, or in fn).
 func (db *DB) writeTx(ctx context.Context, start []Stmt, fn func(q txConn) (last []Stmt, err error)) error {
 	if db.d.Pipeline == nil {
 		return db.inTx(ctx, func(tx *sql.Tx) error {

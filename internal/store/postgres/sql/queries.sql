@@ -285,7 +285,12 @@ SELECT pg_advisory_xact_lock(1952804452, 1);
 -- holds seq base+1. Runs under LockEventSeq, and with COMMIT in one round
 -- trip (writeTx).
 WITH s AS (
-    UPDATE usage_state SET value = value + $1 WHERE key = 'event_seq' RETURNING value - $1 AS base
+    -- An upsert, so that s always has its row: were event_seq missing, the
+    -- seqs would start again from 1 and the insert fail on first_seq,
+    -- rather than store nothing and commit.
+    INSERT INTO usage_state (key, value) VALUES ('event_seq', $1)
+    ON CONFLICT (key) DO UPDATE SET value = usage_state.value + excluded.value
+    RETURNING value - $1 AS base
 ), b AS (
     INSERT INTO usage_batches (first_seq, last_seq, source_id, received_at, keys, bodies)
     SELECT s.base + r.first_seq, s.base + r.last_seq, r.source_id, r.received_at, r.keys, r.bodies
