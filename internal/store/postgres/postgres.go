@@ -75,13 +75,8 @@ func result(br pgx.BatchResults, s sqlstore.Stmt) error {
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if s.Row == nil {
-			continue
-		}
-		if err := s.Row(rows.Scan); err != nil {
-			return err
-		}
+	if err := s.Rows(rows); err != nil {
+		return err
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

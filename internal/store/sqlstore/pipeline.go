@@ -94,6 +94,18 @@ func runStmt(ctx context.Context, q txConn, s Stmt) error {
 		return err
 	}
 	defer rows.Close()
+	if err := s.Rows(rows); err != nil {
+		return err
+	}
+	return rows.Err()
+}
+
+// Rows hands each of rows to s.Row, in order (a pipeline's driver rows,
+// or database/sql's).
+func (s Stmt) Rows(rows interface {
+	Next() bool
+	Scan(dest ...any) error
+}) error {
 	for rows.Next() {
 		if s.Row == nil {
 			continue
@@ -102,7 +114,7 @@ func runStmt(ctx context.Context, q txConn, s Stmt) error {
 			return err
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
 // ErrCommitRolledBack is a pipeline's COMMIT that PostgreSQL answered with
