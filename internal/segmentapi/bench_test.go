@@ -63,8 +63,11 @@ var benchClients = func() int {
 //
 // Each op is one batch; the client goroutines build their bodies as they
 // go (a few percent of the CPU, counted against the server on a shared
-// machine). TEND_BENCH_CLIENTS sets another number of clients, and
-// TEND_BENCH_PROFILE=file profiles the timed batches alone.
+// machine). TEND_BENCH_CLIENTS sets another number of clients,
+// TEND_BENCH_PROFILE=file profiles the timed batches alone, and
+// TEND_BENCH_PG_DELAY=250us puts PostgreSQL behind a proxy that holds
+// each chunk that long each way (delayproxy_test.go), as a database on
+// another host is (the proxy's CPU counts in cpu-µs/event).
 func BenchmarkIngest(b *testing.B) {
 	stores := []struct {
 		name string
@@ -340,6 +343,13 @@ func openPostgres(b *testing.B) store.Store {
 		b.Fatal(err)
 	}
 	u.Path = "/" + name
+	if d := os.Getenv("TEND_BENCH_PG_DELAY"); d != "" {
+		delay, err := time.ParseDuration(d)
+		if err != nil {
+			b.Fatalf("TEND_BENCH_PG_DELAY: %v", err)
+		}
+		u.Host = delayProxy(b, u.Host, delay)
+	}
 	st, err := postgres.Open(context.Background(), u.String())
 	if err != nil {
 		b.Fatal(err)
