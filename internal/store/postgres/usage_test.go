@@ -92,6 +92,18 @@ func TestFailedAppendRollsBack(t *testing.T) {
 	}
 	check("after m1", 1, 1)
 
+	// In one round trip (the user and the source are known by now): the
+	// insert fails, and the transaction is rolled back.
+	exec(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'refused'; END$$`)
+	exec(`CREATE TRIGGER refuse BEFORE INSERT ON usage_minutes FOR EACH ROW EXECUTE FUNCTION refuse()`)
+	known := ev("m1b")
+	known.UserKey = "user-m1"
+	if _, err := st.AppendEvents(ctx, []store.Event{known}); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("AppendEvents in one round trip, refused: %v, want the insert's error", err)
+	}
+	check("after a failed insert in one round trip", 1, 1)
+	exec(`DROP TRIGGER refuse ON usage_minutes`)
+
 	// The insert fails: a row already holds the next seq.
 	exec(`INSERT INTO usage_batches (first_seq, last_seq, source_id, received_at, keys, bodies) VALUES (2, 2, $1, now(), '[]', '')`, src.ID)
 	if _, err := st.AppendEvents(ctx, []store.Event{ev("m2")}); err == nil || !strings.Contains(err.Error(), "InsertBatches") {

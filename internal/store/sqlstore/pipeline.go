@@ -60,22 +60,49 @@ func (db *DB) writeTx(ctx context.Context, start []Stmt, fn func(q txConn) (last
 		return err
 	}
 	defer conn.Close()
-	err = db.d.Pipeline(ctx, conn, append([]Stmt{{Name: "BEGIN", SQL: "BEGIN"}}, start...))
+	err = db.d.Pipeline(ctx, conn, append([]Stmt{begin}, start...))
 	if err == nil {
 		var last []Stmt
 		if last, err = fn(conn); err == nil {
-			err = db.d.Pipeline(ctx, conn, append(last, Stmt{Name: "COMMIT", SQL: "COMMIT"}))
+			err = db.d.Pipeline(ctx, conn, append(last, commit))
 			if err == nil {
 				return nil
 			}
 		}
 	}
-	// The transaction may be open or aborted (or the connection gone):
-	// roll back, or have the pool drop the connection.
-	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+	rollback(ctx, conn)
+	return err
+}
+
+var (
+	begin  = Stmt{Name: "BEGIN", SQL: "BEGIN"}
+	commit = Stmt{Name: "COMMIT", SQL: "COMMIT"}
+)
+
+// pipelineTx runs stmts as one transaction in one round trip: BEGIN, the
+// statements and COMMIT in one pipeline. The dialect must pipeline.
+func (db *DB) pipelineTx(ctx context.Context, stmts []Stmt) error {
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	all := make([]Stmt, 0, len(stmts)+2)
+	all = append(append(append(all, begin), stmts...), commit)
+	if err := db.d.Pipeline(ctx, conn, all); err != nil {
+		rollback(ctx, conn)
+		return err
+	}
+	return nil
+}
+
+// rollback ends a pipelined transaction that failed. It may be open or
+// aborted (or the connection gone): roll back, or have the pool drop the
+// connection.
+func rollback(ctx context.Context, conn *sql.Conn) {
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
 		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
-	return err
 }
 
 // runStmts runs stmts one by one on q.

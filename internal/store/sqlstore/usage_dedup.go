@@ -211,6 +211,16 @@ func (d *dedup) unseen(ctx context.Context, db *DB, tx txConn, evs []store.Event
 	return out, nil
 }
 
+// holds reports whether the window has an event with hash h: a possible
+// duplicate, for unseen to confirm.
+func (d *dedup) holds(h uint64) bool {
+	if _, ok := d.cur[h]; ok {
+		return true
+	}
+	_, ok := d.prev[h]
+	return ok
+}
+
 // add records a committed event, starting a new generation when the
 // current one is full.
 func (d *dedup) add(h uint64, seq int64) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -54,7 +55,8 @@ func (db *DB) AppendEvents(ctx context.Context, evs []store.Event) (res store.Ap
 	}
 	// One batch at a time per store: the window must hold every committed
 	// event before the next batch is checked against it. Batches from other
-	// processes or replicas are read into it under the writer's lock below.
+	// processes or replicas are read into it under the writer's lock
+	// (appendUnderLock), when the insert of appendInOneTrip finds one.
 	dd := db.usage().dedup
 	dd.mu.Lock()
 	defer dd.mu.Unlock()
@@ -66,6 +68,84 @@ func (db *DB) AppendEvents(ctx context.Context, evs []store.Event) (res store.Ap
 		hashes[i] = dd.hash(evs[i].SourceID, evs[i].MessageID)
 	}
 	seqs := make([]int64, len(evs))
+	ords, ok, err := db.appendInOneTrip(ctx, evs, fresh, users, hashes, seqs)
+	if err == nil && !ok {
+		ords, err = db.appendUnderLock(ctx, evs, fresh, users, hashes, seqs)
+	}
+	if err != nil {
+		return store.AppendResult{}, db.eventErr(err)
+	}
+	for i, s := range seqs {
+		if s != 0 {
+			evs[i].Seq = s
+			res.Accepted = append(res.Accepted, i)
+			dd.add(hashes[i], s)
+		}
+	}
+	res.Duplicates = len(evs) - len(res.Accepted)
+	res.Ordinals = ords
+	return res, nil
+}
+
+// appendInOneTrip stores the fresh events in one round trip where the
+// dialect pipelines and the store knows all it needs beforehand: every
+// source, every user's ordinal and every account is known, and no event
+// is in the deduplication window. BEGIN, the writer's lock, the insert and
+// COMMIT then go out together, and the insert checks under the lock that
+// nothing the writer knows changed meanwhile (InsertBatches). ok is false
+// when the batch needs appendUnderLock: nothing was stored.
+func (db *DB) appendInOneTrip(ctx context.Context, evs []store.Event, fresh []int, users []newUser, hashes []uint64, seqs []int64) (ords map[string]uint32, ok bool, err error) {
+	q := db.query("LockEventSeq")
+	if db.d.Pipeline == nil || q == "" {
+		return nil, false, nil
+	}
+	u := db.usage()
+	u.mu.Lock()
+	for i := range evs {
+		if !u.sources[evs[i].SourceID] {
+			u.mu.Unlock()
+			return nil, false, nil
+		}
+	}
+	u.mu.Unlock()
+	ords = make(map[string]uint32, len(users))
+	for _, usr := range users {
+		n, ok := u.ordinals.get(usr.Key)
+		if !ok {
+			return nil, false, nil
+		}
+		ords[usr.Key] = n
+	}
+	dd, accounts := u.dedup, &u.accounts
+	for _, i := range fresh {
+		if dd.holds(hashes[i]) {
+			return nil, false, nil
+		}
+		if id := evs[i].AccountID; id != nil && !accounts.known[*id] {
+			return nil, false, nil
+		}
+	}
+	var stored bool
+	last, err := db.insertRuns(ctx, nil, evs, fresh, func(id int64) bool { return accounts.known[id] }, seqs, dd.last, &stored)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := db.pipelineTx(ctx, append([]Stmt{{Name: "LockEventSeq", SQL: q}}, last...)); err != nil {
+		return nil, false, err
+	}
+	if !stored {
+		clear(seqs)
+		return nil, false, nil
+	}
+	return ords, true, nil
+}
+
+// appendUnderLock stores the fresh events in a transaction that first
+// takes the writer's lock and reads, under it, what other writers stored
+// and which accounts were deleted; then it adds the users it does not
+// know, drops the events the window holds and inserts the rest.
+func (db *DB) appendUnderLock(ctx context.Context, evs []store.Event, fresh []int, users []newUser, hashes []uint64, seqs []int64) (map[string]uint32, error) {
+	dd := db.usage().dedup
 	var ords map[string]uint32
 	// Sequence numbers must become visible in the order they are handed
 	// out, or a replay from a watermark could pass over an event that a
@@ -79,7 +159,8 @@ func (db *DB) AppendEvents(ctx context.Context, evs []store.Event) (res store.Ap
 	catchUp, caughtUp := dd.catchUp(db)
 	accounts := &db.usage().accounts
 	start = append(start, catchUp, accounts.tombstonesSince(db))
-	err = db.writeTx(ctx, start, func(tx txConn) ([]Stmt, error) {
+	var stored bool
+	err := db.writeTx(ctx, start, func(tx txConn) ([]Stmt, error) {
 		if err := caughtUp(ctx, tx); err != nil {
 			return nil, err
 		}
@@ -94,28 +175,26 @@ func (db *DB) AppendEvents(ctx context.Context, evs []store.Event) (res store.Ap
 			return nil, err
 		}
 		if len(fresh) == 0 {
+			stored = true
 			return nil, nil
 		}
 		live, err := accounts.live(ctx, db, tx, evs, fresh)
 		if err != nil {
 			return nil, err
 		}
-		return db.insertRuns(ctx, tx, evs, fresh, live, seqs)
+		return db.insertRuns(ctx, tx, evs, fresh, live, seqs, dd.last, &stored)
 	})
+	if err == nil && !stored {
+		// Under the lock, after reading what it missed, the writer's view
+		// is true.
+		err = errors.New("InsertBatches stored nothing under the writer's lock")
+	}
 	if err != nil {
-		return store.AppendResult{}, db.eventErr(err)
+		clear(seqs)
+		return nil, err
 	}
 	db.usage().ordinals.put(ords)
-	for i, s := range seqs {
-		if s != 0 {
-			evs[i].Seq = s
-			res.Accepted = append(res.Accepted, i)
-			dd.add(hashes[i], s)
-		}
-	}
-	res.Duplicates = len(evs) - len(res.Accepted)
-	res.Ordinals = ords
-	return res, nil
+	return ords, nil
 }
 
 // checkSources refuses a batch naming a write key that does not exist,
@@ -150,8 +229,10 @@ func (db *DB) checkSources(ctx context.Context, tx txConn, evs []store.Event) er
 // source and arrival time, and sets seqs[i]. An attribution to an account
 // that live does not know is stored as none. With the dialect's batch
 // query (InsertBatches, which hands out the seqs itself) it returns the
-// statement for writeTx to send with COMMIT; seqs are set when it runs.
-func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fresh []int, live func(int64) bool, seqs []int64) ([]Stmt, error) {
+// statement for writeTx to send with COMMIT; seqs are set when it runs,
+// and only if no batch after seq after and no tombstone for an account
+// it attributes to was stored meanwhile (it sets *stored then).
+func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fresh []int, live func(int64) bool, seqs []int64, after int64, stored *bool) ([]Stmt, error) {
 	// The runs are numbered from 1 here; the seqs handed out are the
 	// store's next, base+1 to base+len(fresh).
 	type run struct {
@@ -160,6 +241,7 @@ func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fres
 		keys, bodies        []byte
 	}
 	var runs []run
+	accounts := make([]int64, 0, len(fresh)) // attributed to, sorted and compacted below
 	counts := map[minuteKey]int{}
 	seq := int64(1)
 	for j := 0; j < len(fresh); {
@@ -182,6 +264,7 @@ func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fres
 			var account int64
 			if e.AccountID != nil && live(*e.AccountID) {
 				account = *e.AccountID
+				accounts = append(accounts, account)
 			}
 			r.keys = appendKey(r.keys, e, account)
 			r.bodies = append(r.bodies, e.Body...)
@@ -197,9 +280,12 @@ func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fres
 		for _, i := range fresh {
 			seqs[i] += base
 		}
+		*stored = true
 	}
 
 	if q, ok := db.batchQuery("InsertBatches"); ok {
+		slices.Sort(accounts)
+		accounts = slices.Compact(accounts)
 		n := len(runs)
 		first, lastSeq, src, keys := make([]int64, n), make([]int64, n), make([]int64, n), make([]string, n)
 		rcv, bodies := make([]time.Time, n), make([][]byte, n)
@@ -212,7 +298,7 @@ func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fres
 			minutes[i], msrc[i], mcount[i] = time.UnixMilli(k.minute).UTC(), k.source, int64(counts[k])
 		}
 		return []Stmt{{Name: "InsertBatches", SQL: q,
-			Args: []any{int64(len(fresh)), first, lastSeq, src, rcv, keys, bodies, minutes, msrc, mcount},
+			Args: []any{int64(len(fresh)), first, lastSeq, src, rcv, keys, bodies, minutes, msrc, mcount, after, accounts},
 			Row: func(scan func(...any) error) error {
 				var base int64
 				if err := scan(&base); err != nil {

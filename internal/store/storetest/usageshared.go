@@ -55,6 +55,23 @@ func SharedDatabase(t *testing.T, a, b store.Store) {
 	if got := messageIDs(evs); !slices.Equal(got, []string{"m1", "m2", "m3", "m4"}) {
 		t.Errorf("stored %v, want m1 m2 m3 m4 once each", got)
 	}
+	// A batch from a handle that knows its users, source and accounts goes
+	// out in one round trip on PostgreSQL (appendInOneTrip), which must still
+	// notice what the other handle stored since: here the copy of m5.
+	known := func(msg string) store.Event { return track(src.ID, msg, "user-m1", at) }
+	if res, err := b.AppendEvents(ctx, []store.Event{known("m5")}); err != nil || len(res.Accepted) != 1 {
+		t.Fatalf("b: AppendEvents(m5): %v accepted, %v", res.Accepted, err)
+	}
+	if res, err := a.AppendEvents(ctx, []store.Event{known("m5"), known("m5b")}); err != nil || !slices.Equal(res.Accepted, []int{1}) {
+		t.Errorf("a accepted %v of m5 m5b, want only m5b (b stored m5); err %v", res.Accepted, err)
+	}
+	evs, err = a.EventsSince(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := messageIDs(evs); !slices.Equal(got, []string{"m1", "m2", "m3", "m4", "m5", "m5b"}) {
+		t.Errorf("stored %v, want m1 to m5 and m5b once each", got)
+	}
 	for _, st := range []store.Store{a, b} {
 		ords, err := st.LinkUsers(ctx, []store.UserLink{{Key: "user-m3"}, {Key: "user-m5"}})
 		if err != nil {
@@ -71,13 +88,17 @@ func SharedDatabase(t *testing.T, a, b store.Store) {
 	if err := a.CreateAccount(ctx, &acme, account.System("test", account.SourceManual)); err != nil {
 		t.Fatal(err)
 	}
+	// The same user each time, so that the event after the deletion is one
+	// a knows everything about: its round trip must see the tombstone.
 	attributed := func(msg string) []store.Event {
-		e := ev(msg)
+		e := track(src.ID, msg, "user-m6", at)
 		e.AccountID = &acme.ID
 		return []store.Event{e}
 	}
-	if _, err := a.AppendEvents(ctx, attributed("m6")); err != nil {
-		t.Fatal(err)
+	for _, m := range []string{"m6", "m6b"} { // the second in one round trip
+		if _, err := a.AppendEvents(ctx, attributed(m)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := b.DeleteAccount(ctx, acme.ID); err != nil {
 		t.Fatal(err)

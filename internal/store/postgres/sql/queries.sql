@@ -283,14 +283,23 @@ SELECT pg_advisory_xact_lock(1952804452, 1);
 -- and source ($8–$10), written in key order, as countMinutes does, so that
 -- two writers cannot deadlock on them. Returns base: the run numbered 1
 -- holds seq base+1. Runs under LockEventSeq, and with COMMIT in one round
--- trip (writeTx).
-WITH s AS (
+-- trip (writeTx, pipelineTx).
+--
+-- Only if the writer's view is still true: no batch stored after seq $11
+-- (the newest its deduplication window holds) and no tombstone for the
+-- accounts $12 it attributes events to. Otherwise it stores nothing and
+-- returns no row, and the writer reads what it missed and tries again
+-- (AppendEvents).
+WITH g AS (
+    SELECT NOT EXISTS (SELECT 1 FROM usage_batches WHERE first_seq > $11)
+       AND NOT EXISTS (SELECT 1 FROM usage_account_tombstones WHERE account_id = ANY ($12::bigint[])) AS ok
+), s AS (
     -- An upsert, so that s always has its row: were event_seq missing, the
     -- seqs would start again from 1 and the insert fail on first_seq,
     -- rather than store nothing and commit.
-    INSERT INTO usage_state (key, value) VALUES ('event_seq', $1)
+    INSERT INTO usage_state (key, value) SELECT 'event_seq', $1::bigint FROM g WHERE g.ok
     ON CONFLICT (key) DO UPDATE SET value = usage_state.value + excluded.value
-    RETURNING value - $1 AS base
+    RETURNING value - $1::bigint AS base
 ), b AS (
     INSERT INTO usage_batches (first_seq, last_seq, source_id, received_at, keys, bodies)
     SELECT s.base + r.first_seq, s.base + r.last_seq, r.source_id, r.received_at, r.keys, r.bodies
@@ -298,7 +307,8 @@ WITH s AS (
         AS r(first_seq, last_seq, source_id, received_at, keys, bodies)
 ), m AS (
     INSERT INTO usage_minutes (minute, source_id, accepted, rejected)
-    SELECT m.minute, m.source_id, m.n, 0 FROM unnest($8::timestamptz[], $9::bigint[], $10::integer[]) AS m(minute, source_id, n)
+    SELECT m.minute, m.source_id, m.n, 0
+    FROM s, unnest($8::timestamptz[], $9::bigint[], $10::integer[]) AS m(minute, source_id, n)
     ORDER BY 1, 2
     ON CONFLICT (minute, source_id) DO UPDATE SET accepted = usage_minutes.accepted + excluded.accepted
 )
