@@ -29,11 +29,110 @@ func TestSharedDatabase(t *testing.T) {
 	storetest.SharedDatabase(t, a, b)
 }
 
+// TestReplicasAppendTogether: two replicas that know their users append at
+// once, each batch in one round trip (appendInOneTrip), half the batches
+// sent to both, as a retry through another replica is. Each message is
+// stored once, and the seqs run from 1 without a gap or a repeat: an
+// insert whose check fails (the other replica stored meanwhile) goes the
+// long way instead.
+func TestReplicasAppendTogether(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshDatabase(t, adminDB(t))
+	var sts [2]store.Store
+	for i := range sts {
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		sts[i] = st
+	}
+	src := store.WriteKey{Name: "web app", Prefix: "wk_web", Hash: []byte("replicas")}
+	if err := sts[0].CreateWriteKey(ctx, &src); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, time.March, 14, 10, 0, 0, 0, time.UTC)
+	batch := func(ids ...string) []store.Event {
+		evs := make([]store.Event, len(ids))
+		for i, id := range ids {
+			evs[i] = store.Event{SourceID: src.ID, MessageID: id, Type: "track", UserKey: fmt.Sprintf("user-%d", i), Name: "Searched code",
+				Timestamp: at, ReceivedAt: at, Body: []byte(`{"type":"track"}`)}
+		}
+		return evs
+	}
+	const size, batches = 10, 150
+	want := map[string]bool{}
+	for r, st := range sts { // each learns the users and the source
+		ids := make([]string, size)
+		for j := range ids {
+			ids[j] = fmt.Sprintf("warm-%d-%d", r, j)
+			want[ids[j]] = true
+		}
+		if _, err := st.AppendEvents(ctx, batch(ids...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, len(sts))
+	for r, st := range sts {
+		go func() {
+			for k := range batches {
+				ids := make([]string, size)
+				for j := range ids {
+					if k%2 == 0 {
+						ids[j] = fmt.Sprintf("both-%d-%d", k, j)
+					} else {
+						ids[j] = fmt.Sprintf("own-%d-%d-%d", r, k, j)
+					}
+				}
+				if _, err := st.AppendEvents(ctx, batch(ids...)); err != nil {
+					errs <- fmt.Errorf("replica %d, batch %d: %w", r, k, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+		for k := range batches {
+			for j := range size {
+				if k%2 == 0 {
+					want[fmt.Sprintf("both-%d-%d", k, j)] = true
+				} else {
+					want[fmt.Sprintf("own-%d-%d-%d", r, k, j)] = true
+				}
+			}
+		}
+	}
+	for range sts {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, err := sts[1].EventsSince(ctx, 0, 10*len(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for i, e := range evs {
+		seen[e.MessageID]++
+		if e.Seq != int64(i+1) {
+			t.Fatalf("event %d (%s) has seq %d, want %d: seqs must run without gaps", i, e.MessageID, e.Seq, i+1)
+		}
+	}
+	for id, n := range seen {
+		if n != 1 || !want[id] {
+			t.Errorf("message %s stored %d times (sent: %v)", id, n, want[id])
+		}
+	}
+	if len(evs) != len(want) {
+		t.Errorf("%d events stored, want %d distinct messages", len(evs), len(want))
+	}
+}
+
 // TestFailedAppendRollsBack: an append is sent as two pipelines (BEGIN with
-// the lock and the reads after it; the insert with COMMIT). One that fails
-// in either half, or between them, stores nothing, hands out no seq and
-// leaves no connection in a transaction, and the next append goes through.
-// So does one missing the seq counter's row.
+// the lock and the reads after it; the insert with COMMIT), or as one when
+// the store knows everything the insert needs. One that fails in either
+// half, or between them, stores nothing, hands out no seq and leaves no
+// connection in a transaction, and the next append goes through. So does
+// one missing the seq counter's row.
 func TestFailedAppendRollsBack(t *testing.T) {
 	ctx := context.Background()
 	dsn := migratedDatabase(t, adminDB(t))
