@@ -39,6 +39,13 @@ func (db *DB) batchQuery(name string) (string, bool) {
 	return q, ok && q != ""
 }
 
+// lockStmt is a dialect's lock query as a Stmt, for a pipeline; ok is
+// false for a dialect with one writer (see lock).
+func (db *DB) lockStmt(name string) (Stmt, bool) {
+	q := db.query(name)
+	return Stmt{Name: name, SQL: q}, q != ""
+}
+
 // lock runs a dialect's lock query in tx. A dialect with one writer needs
 // no locks and leaves the query empty (comments only).
 func (db *DB) lock(ctx context.Context, tx txConn, name string) error {

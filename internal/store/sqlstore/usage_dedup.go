@@ -193,11 +193,7 @@ func (d *dedup) unseen(ctx context.Context, db *DB, tx txConn, evs []store.Event
 		return r.sourceID, msgs[seq-r.firstSeq], nil
 	}
 	for _, i := range fresh {
-		seq, ok := d.cur[hashes[i]]
-		if !ok {
-			seq, ok = d.prev[hashes[i]]
-		}
-		if ok {
+		if seq, ok := d.find(hashes[i]); ok {
 			src, msg, err := stored(seq)
 			if err != nil {
 				return nil, err
@@ -211,14 +207,14 @@ func (d *dedup) unseen(ctx context.Context, db *DB, tx txConn, evs []store.Event
 	return out, nil
 }
 
-// holds reports whether the window has an event with hash h: a possible
-// duplicate, for unseen to confirm.
-func (d *dedup) holds(h uint64) bool {
-	if _, ok := d.cur[h]; ok {
-		return true
+// find returns the seq of the window's event with hash h, if it holds
+// one: a possible duplicate, for unseen to confirm.
+func (d *dedup) find(h uint64) (int64, bool) {
+	if seq, ok := d.cur[h]; ok {
+		return seq, true
 	}
-	_, ok := d.prev[h]
-	return ok
+	seq, ok := d.prev[h]
+	return seq, ok
 }
 
 // add records a committed event, starting a new generation when the

@@ -95,8 +95,8 @@ func (db *DB) AppendEvents(ctx context.Context, evs []store.Event) (res store.Ap
 // nothing the writer knows changed meanwhile (InsertBatches). ok is false
 // when the batch needs appendUnderLock: nothing was stored.
 func (db *DB) appendInOneTrip(ctx context.Context, evs []store.Event, fresh []int, users []newUser, hashes []uint64, seqs []int64) (ords map[string]uint32, ok bool, err error) {
-	q := db.query("LockEventSeq")
-	if db.d.Pipeline == nil || q == "" {
+	lock, ok := db.lockStmt("LockEventSeq")
+	if db.d.Pipeline == nil || !ok {
 		return nil, false, nil
 	}
 	u := db.usage()
@@ -118,7 +118,7 @@ func (db *DB) appendInOneTrip(ctx context.Context, evs []store.Event, fresh []in
 	}
 	dd, accounts := u.dedup, &u.accounts
 	for _, i := range fresh {
-		if dd.holds(hashes[i]) {
+		if _, held := dd.find(hashes[i]); held {
 			return nil, false, nil
 		}
 		if id := evs[i].AccountID; id != nil && !accounts.known[*id] {
@@ -130,7 +130,7 @@ func (db *DB) appendInOneTrip(ctx context.Context, evs []store.Event, fresh []in
 	if err != nil {
 		return nil, false, err
 	}
-	if err := db.pipelineTx(ctx, append([]Stmt{{Name: "LockEventSeq", SQL: q}}, last...)); err != nil {
+	if err := db.pipelineTx(ctx, append([]Stmt{lock}, last...)); err != nil {
 		return nil, false, err
 	}
 	if !stored {
@@ -153,8 +153,8 @@ func (db *DB) appendUnderLock(ctx context.Context, evs []store.Event, fresh []in
 	// writer guarantees it; PostgreSQL takes a lock until commit, and the
 	// reads of what others committed are queued after it.
 	var start []Stmt
-	if q := db.query("LockEventSeq"); q != "" {
-		start = append(start, Stmt{Name: "LockEventSeq", SQL: q})
+	if lock, ok := db.lockStmt("LockEventSeq"); ok {
+		start = append(start, lock)
 	}
 	catchUp, caughtUp := dd.catchUp(db)
 	accounts := &db.usage().accounts
