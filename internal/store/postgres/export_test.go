@@ -1,9 +1,19 @@
 package postgres
 
-import "io/fs"
+import (
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/tendhq/tend/internal/store/sqlstore"
+)
 
 // Migrations are the migrations, for tests that stop part way.
 func Migrations() fs.FS {
 	m, _ := fs.Sub(files, "sql/migrations")
 	return m
 }
+
+// GoMigrations are the migrations written in Go, for those tests' goose
+// provider.
+func GoMigrations() []*goose.Migration { return sqlstore.GoMigrations(dialect()) }

@@ -22,7 +22,7 @@ func TestMigrateLegacyEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, raw, postgres.Migrations())
+	p, err := goose.NewProvider(goose.DialectPostgres, raw, postgres.Migrations(), goose.WithGoMigrations(postgres.GoMigrations()...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,16 +59,31 @@ func TestMigrateLegacyEvents(t *testing.T) {
 	storetest.CheckLegacyEvents(t, st)
 	st.Close()
 
+	var head []byte
+	var size int
+	if err := raw.QueryRowContext(ctx, `SELECT substr(bodies, 1, 1), octet_length(bodies) FROM usage_batches WHERE first_seq = 4`).Scan(&head, &size); err != nil {
+		t.Fatal(err)
+	}
+	if string(head) != "\x01" || size >= len(storetest.LegacyFreshBody) {
+		t.Errorf("m-9's bodies begin with %x and take %d bytes, want packed: 01 and under %d", head, size, len(storetest.LegacyFreshBody))
+	}
+
+	// The down migration unpacks m-9's body (usage_bodies.go), then gives
+	// every event its row again.
 	if _, err := p.DownTo(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
 	var n, bodies int
 	var last int64
-	err = raw.QueryRowContext(ctx, `SELECT count(*), sum(octet_length(body)), (SELECT last_value FROM usage_events_seq_seq) FROM usage_events`).Scan(&n, &bodies, &last)
+	var fresh []byte
+	err = raw.QueryRowContext(ctx, `SELECT count(*), sum(octet_length(body)), (SELECT last_value FROM usage_events_seq_seq),
+		(SELECT body FROM usage_events WHERE message_id = 'm-9') FROM usage_events`).Scan(&n, &bodies, &last, &fresh)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 3 || bodies != len(storetest.LegacyEvents[0].Body) || last != 4 {
-		t.Errorf("after the down migration: %d events, %d body bytes, sequence at %d; want 3, %d, 4", n, bodies, last, len(storetest.LegacyEvents[0].Body))
+	want := len(storetest.LegacyEvents[0].Body) + len(storetest.LegacyFreshBody)
+	if n != 3 || bodies != want || last != 4 || string(fresh) != string(storetest.LegacyFreshBody) {
+		t.Errorf("after the down migration: %d events, %d body bytes, sequence at %d, m-9's body %q; want 3, %d, 4, %q",
+			n, bodies, last, fresh, want, storetest.LegacyFreshBody)
 	}
 }

@@ -35,10 +35,13 @@ func dialect() sqlstore.Dialect {
 		MigrationLock: func() (lock.SessionLocker, error) { return lock.NewPostgresSessionLocker() },
 		Queries:       queries,
 		Migrations:    migrations,
-		Time:          func(t time.Time) any { return t },
-		Unique:        func(err error) (string, bool) { return keyColumn(err, "23505") },
-		ForeignKey:    func(err error) (string, bool) { return keyColumn(err, "23503") },
-		Pipeline:      pipeline,
+		// 0011 is a Go migration (sqlstore.GoMigrations): the next SQL
+		// file is 0012.
+		PackedBodies: 11,
+		Time:         func(t time.Time) any { return t },
+		Unique:       func(err error) (string, bool) { return keyColumn(err, "23505") },
+		ForeignKey:   func(err error) (string, bool) { return keyColumn(err, "23503") },
+		Pipeline:     pipeline,
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/tendhq/tend/internal/store/sqlstore"
 	"github.com/tendhq/tend/internal/store/storetest"
 )
 
@@ -24,7 +25,7 @@ func TestMigrateLegacyEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	migrations, _ := fs.Sub(files, "sql/migrations")
-	p, err := goose.NewProvider(goose.DialectSQLite3, raw, migrations)
+	p, err := goose.NewProvider(goose.DialectSQLite3, raw, migrations, goose.WithGoMigrations(sqlstore.GoMigrations(dialect())...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,13 +63,22 @@ func TestMigrateLegacyEvents(t *testing.T) {
 	storetest.CheckLegacyEvents(t, st)
 	st.Close()
 
-	// And back: the down migration gives every event its row again.
+	// And back: the down migration gives every event its row again, m-9's
+	// body unpacked first (usage_bodies.go).
 	raw, err = sql.Open("sqlite", "file:"+path+"?"+pragmas)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	if p, err = goose.NewProvider(goose.DialectSQLite3, raw, migrations); err != nil {
+	var head string
+	var size int
+	if err := raw.QueryRowContext(ctx, `SELECT hex(substr(bodies, 1, 1)), length(bodies) FROM usage_batches WHERE first_seq = 4`).Scan(&head, &size); err != nil {
+		t.Fatal(err)
+	}
+	if head != "01" || size >= len(storetest.LegacyFreshBody) {
+		t.Errorf("m-9's bodies begin with %s and take %d bytes, want packed: 01 and under %d", head, size, len(storetest.LegacyFreshBody))
+	}
+	if p, err = goose.NewProvider(goose.DialectSQLite3, raw, migrations, goose.WithGoMigrations(sqlstore.GoMigrations(dialect())...)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.DownTo(ctx, 2); err != nil {
@@ -91,7 +101,7 @@ func TestMigrateLegacyEvents(t *testing.T) {
 	want := []string{
 		fmt.Sprintf("1 m-1 %q 1 %X", storetest.LegacyEvents[0].UserKey, storetest.LegacyEvents[0].Body),
 		`2 m-2 "anon:7f" 2 `,
-		`4 m-9 "u9" 0 `,
+		fmt.Sprintf(`4 m-9 "u9" 0 %X`, storetest.LegacyFreshBody),
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("after the down migration:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -56,9 +56,12 @@ func dialect() sqlstore.Dialect {
 		Goose:      goose.DialectSQLite3,
 		Queries:    queries,
 		Migrations: migrations,
-		Time:       func(t time.Time) any { return t.UnixMilli() },
-		InsertedID: true,
-		Unique:     uniqueField,
+		// 0012 is a Go migration (sqlstore.GoMigrations): the next SQL
+		// file is 0013.
+		PackedBodies: 12,
+		Time:         func(t time.Time) any { return t.UnixMilli() },
+		InsertedID:   true,
+		Unique:       uniqueField,
 		ForeignKey: func(err error) (string, bool) {
 			return "", errors.As(err, new(*sqlite3.Error)) && strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
 		},

@@ -32,6 +32,10 @@ type Dialect struct {
 	// at its root.
 	Queries    fs.FS
 	Migrations fs.FS
+	// PackedBodies is the version of the Go migration from which raw
+	// events' bodies may be stored packed (usage_bodies.go); Migrations
+	// has no file of that number.
+	PackedBodies int64
 	// Time converts an instant to the argument its columns take.
 	Time func(time.Time) any
 	// Unique reports the field behind a unique-constraint violation.
@@ -114,6 +118,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 		}
 		opts = append(opts, goose.WithSessionLocker(l))
 	}
+	opts = append(opts, goose.WithGoMigrations(GoMigrations(db.d)...))
 	p, err := goose.NewProvider(db.d.Goose, db.w, db.d.Migrations, opts...)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
@@ -122,6 +127,13 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("migrations: %w", err)
 	}
 	return nil
+}
+
+// GoMigrations are the dialect's migrations written in Go, for a goose
+// provider of its Migrations (goose.WithGoMigrations): fresh ones each
+// call, as a provider keeps its own.
+func GoMigrations(d Dialect) []*goose.Migration {
+	return []*goose.Migration{packedBodiesMigration(d.PackedBodies)}
 }
 
 // Dialect names the engine.

@@ -244,17 +244,18 @@ func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fres
 	accounts := make([]int64, 0, len(fresh)) // attributed to, sorted and compacted below
 	counts := map[minuteKey]int{}
 	seq := int64(1)
+	bp := scratch.Get().(*[]byte) // a run's bodies as they are, for packBodies
+	defer scratch.Put(bp)
 	for j := 0; j < len(fresh); {
 		head := &evs[fresh[j]]
 		at := msTime(head.ReceivedAt)
 		k := j
-		size := 0
 		for k < len(fresh) && evs[fresh[k]].SourceID == head.SourceID && msTime(evs[fresh[k]].ReceivedAt).Equal(at) {
-			size += len(evs[fresh[k]].Body)
 			k++
 		}
 		r := run{first: seq, last: seq + int64(k-j) - 1, source: head.SourceID, received: at,
-			keys: make([]byte, 0, 128*(k-j)), bodies: make([]byte, 0, size)}
+			keys: make([]byte, 0, 128*(k-j))}
+		bodies := (*bp)[:0]
 		r.keys = append(r.keys, '[')
 		for n, i := range fresh[j:k] {
 			e := &evs[i]
@@ -267,11 +268,13 @@ func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fres
 				accounts = append(accounts, account)
 			}
 			r.keys = appendKey(r.keys, e, account)
-			r.bodies = append(r.bodies, e.Body...)
+			bodies = append(bodies, e.Body...)
 			seqs[i] = seq
 			seq++
 		}
 		r.keys = append(r.keys, ']')
+		r.bodies = packBodies(bodies)
+		*bp = bodies
 		counts[minuteKey{at.Truncate(time.Minute).UnixMilli(), head.SourceID}] += k - j
 		runs = append(runs, r)
 		j = k
@@ -287,10 +290,10 @@ func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fres
 		slices.Sort(accounts)
 		accounts = slices.Compact(accounts)
 		n := len(runs)
-		first, lastSeq, src, keys := make([]int64, n), make([]int64, n), make([]int64, n), make([]string, n)
+		first, lastSeq, src, keys := make([]int64, n), make([]int64, n), make([]int64, n), make([][]byte, n)
 		rcv, bodies := make([]time.Time, n), make([][]byte, n)
 		for i, r := range runs {
-			first[i], lastSeq[i], src[i], rcv[i], keys[i], bodies[i] = r.first, r.last, r.source, r.received, string(r.keys), nonNil(r.bodies)
+			first[i], lastSeq[i], src[i], rcv[i], keys[i], bodies[i] = r.first, r.last, r.source, r.received, r.keys, r.bodies
 		}
 		mk := slices.SortedFunc(maps.Keys(counts), compareMinutes)
 		minutes, msrc, mcount := make([]time.Time, len(mk)), make([]int64, len(mk)), make([]int64, len(mk))
@@ -319,7 +322,7 @@ func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fres
 		return nil, err
 	}
 	for _, r := range runs {
-		if _, err := stmt.ExecContext(ctx, base+r.first, base+r.last, r.source, db.d.Time(r.received), r.keys, nonNil(r.bodies)); err != nil {
+		if _, err := stmt.ExecContext(ctx, base+r.first, base+r.last, r.source, db.d.Time(r.received), r.keys, r.bodies); err != nil {
 			return nil, err
 		}
 	}

@@ -18,7 +18,8 @@ import (
 //
 //	[[message id, type, user key, account id or null, name, timestamp (unix ms), body length], …]
 //
-// and bodies holds the bodies back to back. JSON rather than a binary
+// and bodies holds the bodies back to back, packed when that is smaller
+// (usage_bodies.go). JSON rather than a binary
 // layout so that the migration from one row per event (0005_usage_perf.sql)
 // is plain SQL, and a row can be read in a SQL shell.
 
@@ -278,13 +279,17 @@ type batchRow struct {
 // the attribution of events that a tombstone covers (an account deleted
 // after they were stored). Bodies are copies.
 func (r *batchRow) events(after int64, tombs tombstones) ([]store.Event, error) {
+	bodies, err := unpackBodies(r.bodies)
+	if err != nil {
+		return nil, fmt.Errorf("usage_batches row %d: %w", r.firstSeq, err)
+	}
 	out := make([]store.Event, 0, r.lastSeq-max(r.firstSeq-1, after))
 	seq, off := r.firstSeq, 0
-	err := parseKeys(r.keys, func(k eventKey) error {
-		if off+k.bodyLen > len(r.bodies) {
+	err = parseKeys(r.keys, func(k eventKey) error {
+		if off+k.bodyLen > len(bodies) {
 			return errBadKeys
 		}
-		body := r.bodies[off : off+k.bodyLen]
+		body := bodies[off : off+k.bodyLen]
 		off += k.bodyLen
 		s := seq
 		seq++
@@ -300,7 +305,7 @@ func (r *batchRow) events(after int64, tombs tombstones) ([]store.Event, error) 
 		out = append(out, e)
 		return nil
 	})
-	if err == nil && (seq-1 != r.lastSeq || off != len(r.bodies)) {
+	if err == nil && (seq-1 != r.lastSeq || off != len(bodies)) {
 		err = errBadKeys
 	}
 	if err != nil {

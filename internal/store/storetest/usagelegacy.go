@@ -25,6 +25,11 @@ var LegacyEvents = []store.Event{
 		Timestamp: time.UnixMilli(1773482401000).UTC(), ReceivedAt: time.UnixMilli(1773482403000).UTC(), Body: []byte("{}")},
 }
 
+// LegacyFreshBody is the body of the event CheckLegacyEvents appends
+// after the migration (m-9, seq 4): JSON that packs (usage_bodies.go), so
+// that a down migration after it must unpack it.
+var LegacyFreshBody = []byte(`{"type":"track","event":"x","properties":{"a":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}}`)
+
 // LegacyAccounts are the accounts of LegacyEvents: event 1 is attributed to
 // Acme (id 1), event 2 to Gone (id 2), which is deleted.
 const (
@@ -66,7 +71,8 @@ func CheckLegacyEvents(t *testing.T, st store.Store) {
 	}
 	again := LegacyEvents[0]
 	again.Seq = 0
-	fresh := store.Event{SourceID: 1, MessageID: "m-9", Type: "track", UserKey: "u9", Timestamp: again.Timestamp, ReceivedAt: again.ReceivedAt}
+	fresh := store.Event{SourceID: 1, MessageID: "m-9", Type: "track", UserKey: "u9", Timestamp: again.Timestamp, ReceivedAt: again.ReceivedAt,
+		Body: LegacyFreshBody}
 	evs := []store.Event{again, fresh}
 	res, err := st.AppendEvents(ctx, evs)
 	if err != nil {
