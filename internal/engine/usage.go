@@ -122,6 +122,7 @@ const (
 type ingestRequest struct {
 	source     store.WriteKey
 	events     []store.Event
+	prepared   store.Prepared // the store's part of events, done in the request's goroutine
 	derived    []derived
 	rejections []store.Rejection
 	result     chan ingestResult
@@ -362,6 +363,9 @@ func (u *Usage) prepare(ctx context.Context, source store.WriteKey, b ingest.Bat
 		}
 		req.derived[i] = u.derive(*se, e.Properties, e.Traits)
 	}
+	if len(req.events) > 0 {
+		req.prepared = u.st.PrepareEvents(ctx, req.events)
+	}
 	if len(b.Rejected) > 0 {
 		now := u.cfg.Now()
 		for _, rj := range b.Rejected {
@@ -469,6 +473,12 @@ type storedGroup struct {
 // store commits a group of requests' events in one transaction.
 func (u *Usage) store(ctx context.Context, group []*ingestRequest) *storedGroup {
 	g := &storedGroup{group: group}
+	preps := make([]store.Prepared, 0, len(group))
+	for _, r := range group {
+		if r.prepared != nil {
+			preps = append(preps, r.prepared)
+		}
+	}
 	if len(group) == 1 {
 		g.evs, g.ders, g.rejections = group[0].events, group[0].derived, group[0].rejections
 	} else {
@@ -482,7 +492,7 @@ func (u *Usage) store(ctx context.Context, group []*ingestRequest) *storedGroup 
 			g.rejections = append(g.rejections, r.rejections...)
 		}
 	}
-	g.res, g.err = u.st.AppendEvents(ctx, g.evs)
+	g.res, g.err = u.st.AppendEvents(ctx, g.evs, preps...)
 	return g
 }
 

@@ -30,8 +30,9 @@ func TestSharedDatabase(t *testing.T) {
 }
 
 // TestReplicasAppendTogether: two replicas that know their users append at
-// once, each batch in one round trip (appendInOneTrip), half the batches
-// sent to both, as a retry through another replica is. Each message is
+// once, each batch in one round trip (appendInOneTrip, or appendPrepared
+// for the half sent as two prepared requests), half the batches sent to
+// both, as a retry through another replica is. Each message is
 // stored once, and the seqs run from 1 without a gap or a repeat: an
 // insert whose check fails (the other replica stored meanwhile) goes the
 // long way instead.
@@ -84,7 +85,12 @@ func TestReplicasAppendTogether(t *testing.T) {
 						ids[j] = fmt.Sprintf("own-%d-%d-%d", r, k, j)
 					}
 				}
-				if _, err := st.AppendEvents(ctx, batch(ids...)); err != nil {
+				evs := batch(ids...)
+				var preps []store.Prepared
+				if k%4 >= 2 { // half as the usage engine sends them: two requests, each prepared
+					preps = []store.Prepared{st.PrepareEvents(ctx, evs[:size/2]), st.PrepareEvents(ctx, evs[size/2:])}
+				}
+				if _, err := st.AppendEvents(ctx, evs, preps...); err != nil {
 					errs <- fmt.Errorf("replica %d, batch %d: %w", r, k, err)
 					return
 				}

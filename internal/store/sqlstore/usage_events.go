@@ -19,34 +19,18 @@ import (
 // runs (usage_record.go): consecutive events with the same source and
 // arrival time share one row, so that a request of 500 events costs one
 // insert.
-func (db *DB) AppendEvents(ctx context.Context, evs []store.Event) (res store.AppendResult, err error) {
+func (db *DB) AppendEvents(ctx context.Context, evs []store.Event, preps ...store.Prepared) (res store.AppendResult, err error) {
 	defer derrors.Wrap(&err, "store.AppendEvents(%d events)", len(evs))
 	res = store.AppendResult{Accepted: []int{}, Ordinals: map[string]uint32{}}
 	if len(evs) == 0 {
 		return res, nil
 	}
-	// Repeats inside the batch are settled here, so that the window only
-	// sees each (source, message id) once.
-	seen := make(map[sourceMessage]struct{}, len(evs))
-	fresh := make([]int, 0, len(evs))
+	runs := db.preparedRuns(evs, preps)
+	var fresh []int
 	var users []newUser
-	userAt := make(map[string]int, len(evs))
-	for i := range evs {
-		e := &evs[i]
-		if err := validateEvent(i, e); err != nil {
+	if runs == nil {
+		if fresh, users, err = scanEvents(evs); err != nil {
 			return res, err
-		}
-		k := sourceMessage{e.SourceID, e.MessageID}
-		if _, dup := seen[k]; !dup {
-			seen[k] = struct{}{}
-			fresh = append(fresh, i)
-		}
-		ts := e.Timestamp.UnixMilli()
-		if j, ok := userAt[e.UserKey]; !ok {
-			userAt[e.UserKey] = len(users)
-			users = append(users, newUser{e.UserKey, ts})
-		} else if ts < users[j].Seen {
-			users[j].Seen = ts
 		}
 	}
 
@@ -64,13 +48,27 @@ func (db *DB) AppendEvents(ctx context.Context, evs []store.Event) (res store.Ap
 		return res, err
 	}
 	hashes := make([]uint64, len(evs))
-	for _, i := range fresh {
-		hashes[i] = dd.hash(evs[i].SourceID, evs[i].MessageID)
-	}
 	seqs := make([]int64, len(evs))
-	ords, ok, err := db.appendInOneTrip(ctx, evs, fresh, users, hashes, seqs)
-	if err == nil && !ok {
-		ords, err = db.appendUnderLock(ctx, evs, fresh, users, hashes, seqs)
+	var ords map[string]uint32
+	ok, tried := false, false
+	if runs != nil {
+		if ords, ok, tried, err = db.appendPrepared(ctx, runs, hashes, seqs); err == nil && !ok {
+			// The long way, with the events checked here.
+			if fresh, users, err = scanEvents(evs); err != nil {
+				return res, err
+			}
+		}
+	}
+	if !ok && err == nil {
+		for _, i := range fresh {
+			hashes[i] = dd.hash(evs[i].SourceID, evs[i].MessageID)
+		}
+		if !tried {
+			ords, ok, err = db.appendInOneTrip(ctx, evs, fresh, users, hashes, seqs)
+		}
+		if err == nil && !ok {
+			ords, err = db.appendUnderLock(ctx, evs, fresh, users, hashes, seqs)
+		}
 	}
 	if err != nil {
 		return store.AppendResult{}, db.eventErr(err)
@@ -85,6 +83,36 @@ func (db *DB) AppendEvents(ctx context.Context, evs []store.Event) (res store.Ap
 	res.Duplicates = len(evs) - len(res.Accepted)
 	res.Ordinals = ords
 	return res, nil
+}
+
+// scanEvents checks evs and returns the indexes of the first of each
+// (source, message id) in the batch, and the users with the time each was
+// first seen.
+func scanEvents(evs []store.Event) (fresh []int, users []newUser, err error) {
+	// Repeats inside the batch are settled here, so that the window only
+	// sees each (source, message id) once.
+	seen := make(map[sourceMessage]struct{}, len(evs))
+	fresh = make([]int, 0, len(evs))
+	userAt := make(map[string]int, len(evs))
+	for i := range evs {
+		e := &evs[i]
+		if err := validateEvent(i, e); err != nil {
+			return nil, nil, err
+		}
+		k := sourceMessage{e.SourceID, e.MessageID}
+		if _, dup := seen[k]; !dup {
+			seen[k] = struct{}{}
+			fresh = append(fresh, i)
+		}
+		ts := e.Timestamp.UnixMilli()
+		if j, ok := userAt[e.UserKey]; !ok {
+			userAt[e.UserKey] = len(users)
+			users = append(users, newUser{e.UserKey, ts})
+		} else if ts < users[j].Seen {
+			users[j].Seen = ts
+		}
+	}
+	return fresh, users, nil
 }
 
 // appendInOneTrip stores the fresh events in one round trip where the
@@ -235,11 +263,6 @@ func (db *DB) checkSources(ctx context.Context, tx txConn, evs []store.Event) er
 func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fresh []int, live func(int64) bool, seqs []int64, after int64, stored *bool) ([]Stmt, error) {
 	// The runs are numbered from 1 here; the seqs handed out are the
 	// store's next, base+1 to base+len(fresh).
-	type run struct {
-		first, last, source int64
-		received            time.Time
-		keys, bodies        []byte
-	}
 	var runs []run
 	accounts := make([]int64, 0, len(fresh)) // attributed to, sorted and compacted below
 	counts := map[minuteKey]int{}
@@ -288,28 +311,7 @@ func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fres
 
 	if q, ok := db.batchQuery("InsertBatches"); ok {
 		slices.Sort(accounts)
-		accounts = slices.Compact(accounts)
-		n := len(runs)
-		first, lastSeq, src, keys := make([]int64, n), make([]int64, n), make([]int64, n), make([][]byte, n)
-		rcv, bodies := make([]time.Time, n), make([][]byte, n)
-		for i, r := range runs {
-			first[i], lastSeq[i], src[i], rcv[i], keys[i], bodies[i] = r.first, r.last, r.source, r.received, r.keys, r.bodies
-		}
-		mk := slices.SortedFunc(maps.Keys(counts), compareMinutes)
-		minutes, msrc, mcount := make([]time.Time, len(mk)), make([]int64, len(mk)), make([]int64, len(mk))
-		for i, k := range mk {
-			minutes[i], msrc[i], mcount[i] = time.UnixMilli(k.minute).UTC(), k.source, int64(counts[k])
-		}
-		return []Stmt{{Name: "InsertBatches", SQL: q,
-			Args: []any{int64(len(fresh)), first, lastSeq, src, rcv, keys, bodies, minutes, msrc, mcount, after, accounts},
-			Row: func(scan func(...any) error) error {
-				var base int64
-				if err := scan(&base); err != nil {
-					return err
-				}
-				handOut(base)
-				return nil
-			}}}, nil
+		return []Stmt{insertBatches(q, runs, counts, slices.Compact(accounts), after, handOut)}, nil
 	}
 	var last int64
 	if err := db.stmtQueryRow(ctx, tx, "NextEventSeqs", int64(len(fresh))).Scan(&last); err != nil {
@@ -327,6 +329,43 @@ func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fres
 		}
 	}
 	return nil, db.countMinutes(ctx, tx, counts, nil)
+}
+
+// run is a usage_batches row to insert: runs are numbered from 1 (first,
+// last) until InsertBatches hands out their seqs.
+type run struct {
+	first, last, source int64
+	received            time.Time
+	keys, bodies        []byte // bodies packed (packBodies)
+}
+
+// insertBatches is the InsertBatches statement (query q) that stores runs,
+// which hold the seqs 1 to the last run's last, counts them per minute and
+// attributes events to accounts (sorted): only if no batch after seq after
+// and no tombstone for those accounts was stored meanwhile. handOut gets
+// the base of the seqs handed out when it does.
+func insertBatches(q string, runs []run, counts map[minuteKey]int, accounts []int64, after int64, handOut func(base int64)) Stmt {
+	n := len(runs)
+	first, lastSeq, src, keys := make([]int64, n), make([]int64, n), make([]int64, n), make([][]byte, n)
+	rcv, bodies := make([]time.Time, n), make([][]byte, n)
+	for i, r := range runs {
+		first[i], lastSeq[i], src[i], rcv[i], keys[i], bodies[i] = r.first, r.last, r.source, r.received, r.keys, r.bodies
+	}
+	mk := slices.SortedFunc(maps.Keys(counts), compareMinutes)
+	minutes, msrc, mcount := make([]time.Time, len(mk)), make([]int64, len(mk)), make([]int64, len(mk))
+	for i, k := range mk {
+		minutes[i], msrc[i], mcount[i] = time.UnixMilli(k.minute).UTC(), k.source, int64(counts[k])
+	}
+	return Stmt{Name: "InsertBatches", SQL: q,
+		Args: []any{runs[n-1].last, first, lastSeq, src, rcv, keys, bodies, minutes, msrc, mcount, after, accounts},
+		Row: func(scan func(...any) error) error {
+			var base int64
+			if err := scan(&base); err != nil {
+				return err
+			}
+			handOut(base)
+			return nil
+		}}
 }
 
 func compareMinutes(a, b minuteKey) int {

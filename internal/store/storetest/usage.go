@@ -20,6 +20,7 @@ var usageTests = []test{
 	{"DedupPerSource", testDedupPerSource},
 	{"OrdinalsDenseAndStable", testOrdinals},
 	{"AppendErrors", testAppendErrors},
+	{"PreparedAppends", testPreparedAppends},
 	{"Attribution", testEventAttribution},
 	{"EventsSinceOrderAndLimit", testEventsSince},
 	{"RecentEvents", testRecentEvents},

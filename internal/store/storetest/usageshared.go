@@ -72,6 +72,34 @@ func SharedDatabase(t *testing.T, a, b store.Store) {
 	if got := messageIDs(evs); !slices.Equal(got, []string{"m1", "m2", "m3", "m4", "m5", "m5b"}) {
 		t.Errorf("stored %v, want m1 to m5 and m5b once each", got)
 	}
+	// The same with prepared requests, as the usage engine sends them
+	// (appendPrepared's round trip on PostgreSQL): a's must find the copy
+	// of m8 that b stored, and take the long way.
+	prepared := func(st store.Store, msgs ...string) []int {
+		t.Helper()
+		evs := make([]store.Event, len(msgs))
+		for i, m := range msgs {
+			evs[i] = known(m)
+		}
+		res, err := st.AppendEvents(ctx, evs, st.PrepareEvents(ctx, evs))
+		if err != nil {
+			t.Fatalf("AppendEvents(%v, prepared): %v", msgs, err)
+		}
+		return res.Accepted
+	}
+	if got := prepared(b, "m8"); len(got) != 1 {
+		t.Fatalf("b accepted %v of m8 prepared, want it", got)
+	}
+	if got := prepared(a, "m8", "m8b"); !slices.Equal(got, []int{1}) {
+		t.Errorf("a accepted %v of m8 m8b prepared, want only m8b (b stored m8)", got)
+	}
+	evs, err = b.EventsSince(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := messageIDs(evs); !slices.Equal(got[len(got)-2:], []string{"m8", "m8b"}) || len(got) != 8 {
+		t.Errorf("stored %v, want m1 to m5, m5b, m8 and m8b once each", got)
+	}
 	for _, st := range []store.Store{a, b} {
 		ords, err := st.LinkUsers(ctx, []store.UserLink{{Key: "user-m3"}, {Key: "user-m5"}})
 		if err != nil {
