@@ -17,3 +17,12 @@ func Migrations() fs.FS {
 // GoMigrations are the migrations written in Go, for those tests' goose
 // provider.
 func GoMigrations() []*goose.Migration { return sqlstore.GoMigrations(dialect()) }
+
+// Queries are the named queries of queries.sql.
+func Queries() map[string]string {
+	q, err := sqlstore.LoadQueries(dialect().Queries)
+	if err != nil {
+		panic(err)
+	}
+	return q
+}

@@ -290,8 +290,14 @@ SELECT pg_advisory_xact_lock(1952804452, 1);
 -- accounts $12 it attributes events to. Otherwise it stores nothing and
 -- returns no row, and the writer reads what it missed and tries again
 -- (AppendEvents).
+--
+-- max() rather than NOT EXISTS (… first_seq > $11): the prepared statement's
+-- generic plan guesses that a third of the table is after $11, finds a seq
+-- scan the cheaper way to the first such row, and so read every row on
+-- every insert (2.6 ms at 50,000 rows); max() is one step down the primary
+-- key (TestHotPlansUseIndexes).
 WITH g AS (
-    SELECT NOT EXISTS (SELECT 1 FROM usage_batches WHERE first_seq > $11)
+    SELECT coalesce((SELECT max(first_seq) FROM usage_batches), 0) <= $11
        AND NOT EXISTS (SELECT 1 FROM usage_account_tombstones WHERE account_id = ANY ($12::bigint[])) AS ok
 ), s AS (
     -- An upsert, so that s always has its row: were event_seq missing, the
