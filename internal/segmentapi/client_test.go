@@ -93,10 +93,18 @@ func (f *fixture) segmentClient(log *clientLog, batchSize int) analytics.Client 
 //	utilization 0.5; today 1
 //
 // A user never linked to an account (x1) is stored but counted nowhere.
-func TestOfficialGoClient(t *testing.T) {
+func TestOfficialGoClient(t *testing.T) { testOfficialGoClient(t, false) }
+
+// TestOfficialGoClientPostgres is the same on PostgreSQL, where the
+// engine's prepared requests take the store's one round trip
+// (appendPrepared).
+func TestOfficialGoClientPostgres(t *testing.T) { testOfficialGoClient(t, true) }
+
+func testOfficialGoClient(t *testing.T, postgres bool) {
 	today := time.Date(2025, 3, 12, 15, 0, 0, 0, time.UTC)
 	f := newFixture(t, options{
-		now: func() time.Time { return today },
+		postgres: postgres,
+		now:      func() time.Time { return today },
 		accounts: []account.Account{
 			{Name: "Acme", AnalyticsID: "grp-acme", Seats: 10},
 			{Name: "Globex", ExternalID: "crm-globex"},

@@ -12,7 +12,7 @@ import (
 // (TEND_BENCH_PG_DELAY). It returns the proxy's address. time.Sleep's
 // granularity makes the real delay longer: measure the round trip (psql's
 // \timing through it) and report that.
-func delayProxy(b *testing.B, addr string, delay time.Duration) string {
+func delayProxy(b testing.TB, addr string, delay time.Duration) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

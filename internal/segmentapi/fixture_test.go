@@ -21,7 +21,7 @@ import (
 )
 
 // fixture is a running ingestion API over a fresh in-memory SQLite store
-// and a real usage engine, with one write key.
+// (or PostgreSQL database) and a real usage engine, with one write key.
 type fixture struct {
 	t   *testing.T
 	ctx context.Context
@@ -45,14 +45,22 @@ type options struct {
 	// accounts are created before the engine starts, so that it resolves
 	// their group ids from its first load.
 	accounts []account.Account
+	// postgres puts the store in a fresh PostgreSQL database instead of
+	// SQLite (openPostgres).
+	postgres bool
 }
 
 func newFixture(t *testing.T, o options) *fixture {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlite.OpenMemory(ctx)
-	if err != nil {
-		t.Fatal(err)
+	var st store.Store
+	if o.postgres {
+		st = openPostgres(t)
+	} else {
+		var err error
+		if st, err = sqlite.OpenMemory(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{t: t, ctx: ctx, st: st, accounts: map[string]int64{}}
