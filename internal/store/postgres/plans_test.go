@@ -12,9 +12,9 @@ import (
 // TestHotPlansUseIndexes: the statements every append or window read runs
 // are prepared once (pgx caches them), so after five executions
 // PostgreSQL may keep a generic plan, made without the parameters' values.
-// For these it must still go by the primary key of usage_batches, never
-// read the whole table: at 50,000 rows (5 million events) a scan costs
-// milliseconds, and each append pays it.
+// For these it must still go by an index of usage_batches or usage_users,
+// never read the whole table: at 50,000 rows (5 million events) a scan
+// costs milliseconds, and each append pays it.
 func TestHotPlansUseIndexes(t *testing.T) {
 	ctx := context.Background()
 	dsn := freshDatabase(t, adminDB(t))
@@ -36,7 +36,9 @@ func TestHotPlansUseIndexes(t *testing.T) {
 	for _, q := range []string{
 		`INSERT INTO usage_batches (first_seq, last_seq, source_id, received_at, keys, bodies)
 		 SELECT g*100+1, g*100+100, 1, now(), '[]', '' FROM generate_series(0, 49999) g`,
+		`INSERT INTO usage_users (ordinal, key, first_seen) SELECT g, 'user-' || g, now() FROM generate_series(1, 50000) g`,
 		`ANALYZE usage_batches`,
+		`ANALYZE usage_users`,
 		`SET plan_cache_mode = force_generic_plan`,
 	} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
@@ -51,6 +53,9 @@ func TestHotPlansUseIndexes(t *testing.T) {
 		"RecentBatchKeys": `(1000)`,
 		"BatchKeysSince":  `(4000000, 1000)`,
 		"BatchesFrom":     `(4000000, 100)`,
+		// The users' ordinals, on a cache miss.
+		"UsageUserOrdinals": `('["user-1", "user-2"]')`,
+		"InsertUsageUsers":  `('[{"k": "user-1", "t": 0}, {"k": "new", "t": 0}]')`,
 	} {
 		q, ok := queries[name]
 		if !ok {
@@ -72,8 +77,11 @@ func TestHotPlansUseIndexes(t *testing.T) {
 			plan = append(plan, line)
 		}
 		rows.Close()
-		if p := strings.Join(plan, "\n"); strings.Contains(p, "Seq Scan on usage_batches") {
-			t.Errorf("%s's generic plan reads all of usage_batches:\n%s", name, p)
+		p := strings.Join(plan, "\n")
+		for _, table := range []string{"usage_batches", "usage_users"} {
+			if strings.Contains(p, "Seq Scan on "+table) {
+				t.Errorf("%s's generic plan reads all of %s:\n%s", name, table, p)
+			}
 		}
 	}
 }
