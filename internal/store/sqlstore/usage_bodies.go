@@ -27,8 +27,8 @@ import (
 // WAL (docs/ingestion.md).
 const packedBodies = 0x01
 
-// scratch holds the buffers packBodies works in, so that a run costs one
-// allocation of its packed size.
+// scratch holds the buffers a run is encoded and packed in (encodeRun,
+// packBodies), so that its bodies cost one allocation of their packed size.
 var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // packBodies returns raw packed, or a copy of raw when packing would not

@@ -128,14 +128,9 @@ func (db *DB) appendInOneTrip(ctx context.Context, evs []store.Event, fresh []in
 		return nil, false, nil
 	}
 	u := db.usage()
-	u.mu.Lock()
-	for i := range evs {
-		if !u.sources[evs[i].SourceID] {
-			u.mu.Unlock()
-			return nil, false, nil
-		}
+	if !u.knowsSources(len(evs), func(i int) int64 { return evs[i].SourceID }) {
+		return nil, false, nil
 	}
-	u.mu.Unlock()
 	ords = make(map[string]uint32, len(users))
 	for _, usr := range users {
 		n, ok := u.ordinals.get(usr.Key)
@@ -225,6 +220,19 @@ func (db *DB) appendUnderLock(ctx context.Context, evs []store.Event, fresh []in
 	return ords, nil
 }
 
+// knowsSources says every source(i), i < n, is a write key the store has
+// found (checkSources).
+func (u *usageState) knowsSources(n int, source func(int) int64) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for i := range n {
+		if !u.sources[source(i)] {
+			return false
+		}
+	}
+	return true
+}
+
 // checkSources refuses a batch naming a write key that does not exist,
 // naming the first event that does: the events table has no foreign key
 // to do it (0002_usage.sql says why). Write keys are revoked, never
@@ -267,8 +275,6 @@ func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fres
 	accounts := make([]int64, 0, len(fresh)) // attributed to, sorted and compacted below
 	counts := map[minuteKey]int{}
 	seq := int64(1)
-	bp := scratch.Get().(*[]byte) // a run's bodies as they are, for packBodies
-	defer scratch.Put(bp)
 	for j := 0; j < len(fresh); {
 		head := &evs[fresh[j]]
 		at := msTime(head.ReceivedAt)
@@ -276,28 +282,18 @@ func (db *DB) insertRuns(ctx context.Context, tx txConn, evs []store.Event, fres
 		for k < len(fresh) && evs[fresh[k]].SourceID == head.SourceID && msTime(evs[fresh[k]].ReceivedAt).Equal(at) {
 			k++
 		}
-		r := run{first: seq, last: seq + int64(k-j) - 1, source: head.SourceID, received: at,
-			keys: make([]byte, 0, 128*(k-j))}
-		bodies := (*bp)[:0]
-		r.keys = append(r.keys, '[')
-		for n, i := range fresh[j:k] {
-			e := &evs[i]
-			if n > 0 {
-				r.keys = append(r.keys, ',')
-			}
-			var account int64
+		r := run{first: seq, last: seq + int64(k-j) - 1, source: head.SourceID, received: at}
+		r.keys, r.bodies = encodeRun(k-j, func(n int) *store.Event { return &evs[fresh[j+n]] }, func(e *store.Event) int64 {
 			if e.AccountID != nil && live(*e.AccountID) {
-				account = *e.AccountID
-				accounts = append(accounts, account)
+				accounts = append(accounts, *e.AccountID)
+				return *e.AccountID
 			}
-			r.keys = appendKey(r.keys, e, account)
-			bodies = append(bodies, e.Body...)
+			return 0
+		})
+		for _, i := range fresh[j:k] {
 			seqs[i] = seq
 			seq++
 		}
-		r.keys = append(r.keys, ']')
-		r.bodies = packBodies(bodies)
-		*bp = bodies
 		counts[minuteKey{at.Truncate(time.Minute).UnixMilli(), head.SourceID}] += k - j
 		runs = append(runs, r)
 		j = k

@@ -77,26 +77,12 @@ func (db *DB) PrepareEvents(ctx context.Context, evs []store.Event) store.Prepar
 	slices.Sort(p.accounts)
 	p.accounts = slices.Compact(p.accounts)
 
-	bp := scratch.Get().(*[]byte)
-	defer scratch.Put(bp)
-	bodies := (*bp)[:0]
-	p.keys = make([]byte, 0, 128*len(evs))
-	p.keys = append(p.keys, '[')
-	for i := range evs {
-		e := &evs[i]
-		if i > 0 {
-			p.keys = append(p.keys, ',')
-		}
-		var account int64
+	p.keys, p.bodies = encodeRun(len(evs), func(n int) *store.Event { return &evs[n] }, func(e *store.Event) int64 {
 		if e.AccountID != nil {
-			account = *e.AccountID
+			return *e.AccountID
 		}
-		p.keys = appendKey(p.keys, e, account)
-		bodies = append(bodies, e.Body...)
-	}
-	p.keys = append(p.keys, ']')
-	p.bodies = packBodies(bodies)
-	*bp = bodies
+		return 0
+	})
 	p.ok = true
 	return p
 }
@@ -137,14 +123,9 @@ func (db *DB) appendPrepared(ctx context.Context, runs []*prepared, hashes []uin
 		return nil, false, false, nil
 	}
 	u := db.usage()
-	u.mu.Lock()
-	for _, p := range runs {
-		if !u.sources[p.source] {
-			u.mu.Unlock()
-			return nil, false, false, nil
-		}
+	if !u.knowsSources(len(runs), func(i int) int64 { return runs[i].source }) {
+		return nil, false, false, nil
 	}
-	u.mu.Unlock()
 	dd, known := u.dedup, u.accounts.known
 	var batch map[uint64]struct{} // the batch's hashes, when it has several requests
 	if len(runs) > 1 {

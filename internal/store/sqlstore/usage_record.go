@@ -327,6 +327,26 @@ func (t tombstones) masks(accountID, seq int64) bool {
 	return false
 }
 
+// encodeRun writes a usage_batches row's keys and packed bodies for n
+// events, event(0) to event(n-1), each attributed to account(e) (0: none).
+func encodeRun(n int, event func(int) *store.Event, account func(*store.Event) int64) (keys, bodies []byte) {
+	bp := scratch.Get().(*[]byte) // the bodies as they are, for packBodies
+	defer scratch.Put(bp)
+	raw := (*bp)[:0]
+	keys = make([]byte, 0, 128*n)
+	keys = append(keys, '[')
+	for i := range n {
+		e := event(i)
+		if i > 0 {
+			keys = append(keys, ',')
+		}
+		keys = appendKey(keys, e, account(e))
+		raw = append(raw, e.Body...)
+	}
+	*bp = raw
+	return append(keys, ']'), packBodies(raw)
+}
+
 // appendKey appends one event's keys array, attributed to accountID (0:
 // none).
 func appendKey(b []byte, e *store.Event, accountID int64) []byte {
